@@ -1,0 +1,3 @@
+"""Commands for site: filled in by the site work; kept light at import time."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Commands for xai: filled in by the xai work; kept light at import time."""
+
+from __future__ import annotations

@@ -1,0 +1,268 @@
+"""The relational form of the knowledge base (sqlmodel), built only from validated records.
+
+SQLite in `build/kb.sqlite` is the embedded default and is replaced atomically; any SQLAlchemy URL
+(PostgreSQL, say) works through KB_DATABASE_URL, rebuilt inside one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+from kb.knowledge_base import KnowledgeBase, record_hash
+from kb.project import Project, source_stamp
+from kb.records import Record
+
+SCHEMA_VERSION = "1"
+
+
+class Paper(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    title: str
+    year: int = Field(index=True)
+    published: dt.date | None = None
+    venue: str | None = None
+    contribution: str = Field(index=True)
+    summary: str
+    arxiv: str | None = None
+    code: str | None = None
+    project: str | None = None
+    doi: str | None = None
+    implementation: str | None = None
+    file: str
+    content_hash: str
+    record_json: str
+
+
+class Author(SQLModel, table=True):
+    paper_id: str = Field(primary_key=True, foreign_key="paper.id")
+    position: int = Field(primary_key=True)
+    name: str = Field(index=True)
+
+
+class Alias(SQLModel, table=True):
+    paper_id: str = Field(primary_key=True, foreign_key="paper.id")
+    position: int = Field(primary_key=True)
+    title: str
+
+
+class Finding(SQLModel, table=True):
+    paper_id: str = Field(primary_key=True, foreign_key="paper.id")
+    position: int = Field(primary_key=True)
+    text: str
+
+
+class TaxonomyNode(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    parent: str | None = Field(default=None, foreign_key="taxonomynode.id")
+    perspective: str
+    description: str
+    position: int
+
+
+class Label(SQLModel, table=True):
+    paper_id: str = Field(primary_key=True, foreign_key="paper.id")
+    area_id: str = Field(primary_key=True, foreign_key="taxonomynode.id", index=True)
+
+
+class Facet(SQLModel, table=True):
+    """granularity, modality, method_family and model values of a paper, one row each."""
+
+    paper_id: str = Field(primary_key=True, foreign_key="paper.id")
+    facet: str = Field(primary_key=True)
+    value: str = Field(primary_key=True, index=True)
+
+
+class Edge(SQLModel, table=True):
+    """A citation (kind 'cites') or a curated lineage edge (kind 'builds_on', with its relation)."""
+
+    source: str = Field(primary_key=True, foreign_key="paper.id")
+    target: str = Field(primary_key=True, foreign_key="paper.id", index=True)
+    kind: str = Field(primary_key=True)
+    relation: str | None = None
+    note: str | None = None
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    value: str
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    changed: bool
+    papers: int
+    target: str
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA foreign_keys=ON"))
+    return engine
+
+
+def rows(kb: KnowledgeBase, project: Project) -> Iterator[SQLModel]:
+    """Every row of the database, in an order that satisfies the foreign keys."""
+    taxonomy = kb.taxonomy
+    for position, area in enumerate(taxonomy.areas.values()):
+        yield TaxonomyNode(id=area.id, name=area.name, parent=area.parent, perspective=taxonomy.perspective(area.id), description=area.description, position=position)
+    for record in kb:
+        yield _paper(record, project.shown(kb.files[record.id]) if record.id in kb.files else "")
+    for record in kb:
+        yield from (Author(paper_id=record.id, position=i, name=n) for i, n in enumerate(record.authors))
+        yield from (Alias(paper_id=record.id, position=i, title=t) for i, t in enumerate(record.aliases))
+        yield from (Finding(paper_id=record.id, position=i, text=t) for i, t in enumerate(record.findings))
+        yield from (Label(paper_id=record.id, area_id=a) for a in record.taxonomy)
+        for facet, values in (("granularity", record.granularity), ("modality", record.modalities), ("method_family", record.method_family), ("model", record.models_studied)):
+            yield from (Facet(paper_id=record.id, facet=facet, value=v) for v in values)
+        yield from (Edge(source=record.id, target=t, kind="cites") for t in record.cites)
+        yield from (Edge(source=record.id, target=e.id, kind="builds_on", relation=e.relation, note=e.note) for e in record.builds_on)
+
+
+def _paper(record: Record, file: str) -> Paper:
+    return Paper(
+        id=record.id, title=record.title, year=record.year, published=record.published, venue=record.venue,
+        contribution=record.contribution, summary=record.summary, arxiv=record.arxiv_id, code=record.links.code,
+        project=record.links.project, doi=record.links.doi, implementation=record.implementation, file=file,
+        content_hash=record_hash(record), record_json=json.dumps(record.to_data(), ensure_ascii=False),
+    )
+
+
+def read_meta(url: str) -> dict[str, str]:
+    """The build's metadata, or {} when there is no readable database at `url`."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return {}
+    try:
+        engine = make_engine(url)
+        with Session(engine) as session:
+            return {m.key: m.value for m in session.exec(select(Meta))}
+    except Exception:  # noqa: BLE001 - a missing or unreadable database simply means "rebuild"
+        return {}
+
+
+def build(kb: KnowledgeBase, project: Project, force: bool = False) -> BuildResult:
+    """Write the database unless its fingerprint already matches the records."""
+    url = project.database_url
+    fingerprint = kb.fingerprint()
+    meta = read_meta(url)
+    if not force and meta.get("fingerprint") == fingerprint and meta.get("schema_version") == SCHEMA_VERSION:
+        if meta.get("source_stamp") != source_stamp(project):
+            _write_meta(make_engine(url), {"source_stamp": source_stamp(project)})
+        return BuildResult(changed=False, papers=len(kb), target=url)
+    values = {"fingerprint": fingerprint, "schema_version": SCHEMA_VERSION, "source_stamp": source_stamp(project), "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    if url.startswith("sqlite:///"):
+        with _atomic_sqlite(Path(url.removeprefix("sqlite:///"))) as tmp_url:
+            _fill(make_engine(tmp_url), kb, project, values)
+    else:
+        _fill(make_engine(url), kb, project, values)
+    return BuildResult(changed=True, papers=len(kb), target=url)
+
+
+@contextmanager
+def _atomic_sqlite(target: Path) -> Iterator[str]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".sqlite.tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield f"sqlite:///{tmp}"
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fill(engine: Engine, kb: KnowledgeBase, project: Project, meta: dict[str, str]) -> None:
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    by_model: dict[type[SQLModel], list[SQLModel]] = {}
+    for row in rows(kb, project):
+        by_model.setdefault(type(row), []).append(row)
+    order = {table.name: i for i, table in enumerate(SQLModel.metadata.sorted_tables)}
+    with Session(engine) as session:
+        # Without ORM relationships the unit of work does not order inserts by foreign key: do it here.
+        for model in sorted(by_model, key=lambda m: order[m.__tablename__]):  # type: ignore[index]
+            session.add_all(by_model[model])
+            session.flush()
+        session.add_all(Meta(key=k, value=v) for k, v in meta.items())
+        session.commit()
+    engine.dispose()
+
+
+def _write_meta(engine: Engine, values: dict[str, str]) -> None:
+    with Session(engine) as session:
+        for key, value in values.items():
+            session.merge(Meta(key=key, value=value))
+        session.commit()
+    engine.dispose()
+
+
+# -- queries ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    area: str | None = None
+    years: tuple[int | None, int | None] = (None, None)
+    modality: str | None = None
+    contribution: str | None = None
+    method_family: str | None = None
+    model: str | None = None
+
+
+def list_papers(engine: Engine, query: Query, area_ids: list[str] | None = None) -> list[Paper]:
+    """Papers matching every given filter, newest first. `area_ids` is the area with its descendants."""
+    statement = select(Paper)
+    if area_ids is not None:
+        statement = statement.where(col(Paper.id).in_(select(Label.paper_id).where(col(Label.area_id).in_(area_ids))))
+    low, high = query.years
+    if low is not None:
+        statement = statement.where(Paper.year >= low)
+    if high is not None:
+        statement = statement.where(Paper.year <= high)
+    if query.contribution:
+        statement = statement.where(Paper.contribution == query.contribution)
+    for facet, value in (("modality", query.modality), ("method_family", query.method_family), ("model", query.model)):
+        if value:
+            statement = statement.where(col(Paper.id).in_(select(Facet.paper_id).where(Facet.facet == facet, Facet.value == value)))
+    statement = statement.order_by(col(Paper.year).desc(), col(Paper.id))
+    with Session(engine) as session:
+        return list(session.exec(statement))
+
+
+def get_paper(engine: Engine, paper_id: str) -> dict[str, Any] | None:
+    with Session(engine) as session:
+        paper = session.get(Paper, paper_id)
+        if paper is None:
+            return None
+        data: dict[str, Any] = json.loads(paper.record_json)
+        data["cited_by"] = list(session.exec(select(Edge.source).where(Edge.target == paper_id, Edge.kind == "cites")))
+        data["built_on_by"] = list(session.exec(select(Edge.source).where(Edge.target == paper_id, Edge.kind == "builds_on")))
+        return data
+
+
+def count_rows(engine: Engine, table: type[SQLModel]) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+def ensure_built(project: Project) -> Engine:
+    """An engine on a database that agrees with the records, rebuilding it first when they changed."""
+    from kb.loader import load
+
+    url = project.database_url
+    meta = read_meta(url)
+    if meta.get("source_stamp") != source_stamp(project) or meta.get("schema_version") != SCHEMA_VERSION:
+        build(load(project), project)
+    return make_engine(url)

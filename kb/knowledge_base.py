@@ -1,0 +1,60 @@
+"""A validated knowledge base: the taxonomy and every record, keyed by id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.records import Record
+from kb.taxonomy import Taxonomy
+
+
+@dataclass
+class KnowledgeBase:
+    taxonomy: Taxonomy
+    records: dict[str, Record]
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records.values())
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def get(self, paper_id: str) -> Record | None:
+        return self.records.get(paper_id)
+
+    def in_area(self, area_id: str) -> list[Record]:
+        """Records labelled with the area or any area below it."""
+        wanted = set(self.taxonomy.descendants(area_id))
+        return [r for r in self if wanted.intersection(r.taxonomy)]
+
+    def built_on_by(self, paper_id: str) -> list[Record]:
+        return [r for r in self if any(edge.id == paper_id for edge in r.builds_on)]
+
+    def cited_by(self, paper_id: str) -> list[Record]:
+        return [r for r in self if paper_id in r.cites]
+
+    def fingerprint(self) -> str:
+        """A hash of everything a build depends on: any change to a record or the taxonomy changes it."""
+        digest = hashlib.sha256()
+        for record in sorted(self, key=lambda r: r.id):
+            digest.update(record_hash(record).encode())
+        digest.update(json.dumps(taxonomy_data(self.taxonomy), sort_keys=True).encode())
+        return digest.hexdigest()
+
+
+def record_hash(record: Record) -> str:
+    return hashlib.sha256(json.dumps(record.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def taxonomy_data(taxonomy: Taxonomy) -> dict[str, object]:
+    return {
+        "areas": [a.model_dump() for a in taxonomy.areas.values()],
+        "facets": {k: [t.model_dump() for t in v.values()] for k, v in taxonomy.facets.items()},
+        "method_families": [t.model_dump() for t in taxonomy.method_families.values()],
+        "models": [m.model_dump() for m in taxonomy.models.values()],
+    }

@@ -1,0 +1,154 @@
+"""Read the taxonomy and every record file into a KnowledgeBase, collecting all problems on the way."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from kb import identifier, yamlfile
+from kb.errors import ValidationFailed
+from kb.knowledge_base import KnowledgeBase
+from kb.problem import Problem, format_field
+from kb.project import Project
+from kb.records import FieldError, Record, validate
+from kb.taxonomy import Taxonomy, did_you_mean, load_taxonomy
+
+RECORD_FIELDS = tuple(Record.model_fields)
+
+
+def load(project: Project, only: Sequence[Path] | None = None) -> KnowledgeBase:
+    """Load and check everything. With `only`, report just the problems of those files (and of the
+    taxonomy), still checking their citations against the whole knowledge base."""
+    taxonomy = load_taxonomy(project.taxonomy_dir, display_root=project.root)
+    problems: list[Problem] = []
+    paths = record_paths(project, only or (), problems)
+    loaded: list[tuple[Path, yamlfile.Document, Record]] = []
+    for path in paths:
+        result = _load_file(project, path, taxonomy, problems)
+        if result is not None:
+            loaded.append((path, *result))
+    records, files = _cross_check(project, loaded, problems)
+    if only is not None:
+        wanted = {project.shown(p) for p in only}
+        problems = [p for p in problems if p.path in wanted or p.path.startswith("taxonomy/")]
+    if problems:
+        raise ValidationFailed(problems)
+    return KnowledgeBase(taxonomy=taxonomy, records=records, files=files)
+
+
+def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem]) -> list[Path]:
+    paths: dict[Path, None] = {}
+    if project.papers_dir.is_dir():
+        for path in sorted(project.papers_dir.iterdir()):
+            if path.suffix == ".yaml" and path.is_file():
+                paths[path.resolve()] = None
+            elif path.suffix == ".yml":
+                problems.append(Problem(project.shown(path), None, None, "record files end in .yaml, not .yml"))
+    for path in extra:
+        if not path.exists():
+            problems.append(Problem(project.shown(path), None, None, "no such file"))
+        elif path.is_dir():
+            paths.update((p.resolve(), None) for p in sorted(path.glob("*.yaml")))
+        else:
+            paths[path.resolve()] = None
+    return list(paths)
+
+
+def read_record(path: Path, taxonomy: Taxonomy, shown: str) -> tuple[yamlfile.Document | None, Record | None, list[Problem]]:
+    """Parse and validate one file on its own. Used by the loader and by tools that check a single draft."""
+    problems: list[Problem] = []
+    try:
+        doc = yamlfile.load(path)
+    except yamlfile.DocumentError as exc:
+        return None, None, [Problem(shown, exc.line, exc.field, exc.message)]
+    if not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else f"a single {type(doc.data).__name__} value"
+        return doc, None, [Problem(shown, 1, None, f"the top level must be a mapping of fields, found {kind}")]
+    try:
+        record = validate(doc.data, taxonomy)
+    except ValidationError as exc:
+        problems.extend(_problems_from(exc, doc, shown))
+        return doc, None, problems
+    expected = identifier.file_stem(record.id)
+    if path.stem != expected:
+        problems.append(Problem(shown, doc.line_of(("id",)), "id", f"file name must be '{expected}.yaml' to match the id '{record.id}'"))
+        return doc, None, problems
+    return doc, record, problems
+
+
+def _load_file(project: Project, path: Path, taxonomy: Taxonomy, problems: list[Problem]) -> tuple[yamlfile.Document, Record] | None:
+    doc, record, found = read_record(path, taxonomy, project.shown(path))
+    problems.extend(found)
+    if doc is None or record is None:
+        return None
+    return doc, record
+
+
+def _problems_from(exc: ValidationError, doc: yamlfile.Document, shown: str) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc: tuple[str | int, ...] = tuple(err["loc"])
+        message = _message(err)
+        error = (err.get("ctx") or {}).get("error")
+        if isinstance(error, FieldError):
+            loc = tuple(error.field.split("."))
+        out.append(Problem(shown, doc.line_of(loc), format_field(loc) or None, message))
+    return out
+
+
+def _message(err: ErrorDetails) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        name = str(err["loc"][-1])
+        fields = RECORD_FIELDS if len(err["loc"]) == 1 else ()
+        hint = did_you_mean(name, fields) if fields else ""
+        return f"unknown field '{name}'{hint}"
+    message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in ("string_type", "int_type", "list_type", "dict_type", "model_type", "date_from_datetime_parsing", "date_parsing", "int_parsing"):
+        message += f", got {_shown_input(err['input'])}"
+    return message
+
+
+def _shown_input(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def normalised_title(title: str) -> str:
+    return re.sub(r"[^0-9a-z]+", " ", title.casefold()).strip()
+
+
+def _cross_check(project: Project, loaded: list[tuple[Path, yamlfile.Document, Record]], problems: list[Problem]) -> tuple[dict[str, Record], dict[str, Path]]:
+    records: dict[str, Record] = {}
+    files: dict[str, Path] = {}
+    titles: dict[str, str] = {}
+    for path, doc, record in loaded:
+        shown = project.shown(path)
+        if record.id in records:
+            problems.append(Problem(shown, doc.line_of(("id",)), "id", f"duplicate id '{record.id}', also in {project.shown(files[record.id])}"))
+            continue
+        for loc, title in [(("title",), record.title), *((("aliases", i), t) for i, t in enumerate(record.aliases))]:
+            key = normalised_title(title)
+            owner = titles.setdefault(key, record.id)
+            if owner != record.id:
+                problems.append(Problem(shown, doc.line_of(loc), format_field(loc), f"same title as record '{owner}' ({project.shown(files[owner])})"))
+        records[record.id] = record
+        files[record.id] = path
+    for path, doc, record in loaded:
+        if files.get(record.id) != path:
+            continue
+        shown = project.shown(path)
+        for i, cited in enumerate(record.cites):
+            if cited not in records:
+                problems.append(Problem(shown, doc.line_of(("cites", i)), f"cites[{i}]", f"'{cited}' is not a record in papers/{did_you_mean(cited, records)}"))
+        for i, edge in enumerate(record.builds_on):
+            if edge.id not in records:
+                problems.append(Problem(shown, doc.line_of(("builds_on", i, "id")), f"builds_on[{i}].id", f"'{edge.id}' is not a record in papers/{did_you_mean(edge.id, records)}"))
+    return records, files

@@ -1,0 +1,242 @@
+"""The paper record: the one validation boundary. Everything downstream takes `Record`s and trusts them.
+
+Checks that need the taxonomy read it from the validation context (`context={"taxonomy": ...}`);
+checks that need other records (citations resolve, duplicate titles) live in `kb.loader`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from kb import identifier
+from kb.taxonomy import Taxonomy
+
+# A draft written by `kb add` carries this marker where a person must write; validation refuses it.
+PLACEHOLDER = "TODO"
+FIRST_YEAR = 1950
+IMPLEMENTATION = re.compile(r"^kb\.xai(\.[a-z_][a-z0-9_]*)+:[A-Za-z_][A-Za-z0-9_]*$")
+DOI = re.compile(r"^10\.\d{4,9}/\S{1,200}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _taxonomy(info: ValidationInfo) -> Taxonomy:
+    taxonomy = (info.context or {}).get("taxonomy")
+    if taxonomy is None:
+        raise RuntimeError("records are validated with context={'taxonomy': Taxonomy}")
+    return taxonomy  # type: ignore[no-any-return]
+
+
+def _plain_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("contains a control character")
+    return value
+
+
+def _one_line(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ValueError("must be a single line")
+    return _plain_text(value)
+
+
+def _no_placeholder(value: str) -> str:
+    if PLACEHOLDER in value:
+        raise ValueError(f"still holds the {PLACEHOLDER} placeholder of a draft; write it in your own words")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/$.?#][^\s<>\"']*$", value, flags=re.I):
+        raise ValueError(f"'{value}' is not an http(s) link")
+    return value
+
+
+def _area(value: str, info: ValidationInfo) -> str:
+    return _taxonomy(info).check_leaf(value)
+
+
+def _facet(facet: str) -> AfterValidator:
+    return AfterValidator(lambda value, info: _taxonomy(info).check_term(facet, value))
+
+
+def _model(value: str, info: ValidationInfo) -> str:
+    return _taxonomy(info).canonical_model(value)
+
+
+def _paper_id(value: str) -> str:
+    return identifier.check(value)
+
+
+def _arxiv_id(value: str) -> str:
+    if not identifier.is_arxiv(value):
+        raise ValueError(f"'{value}' is not an arXiv id (like 2311.16922 or hep-th/9901001)")
+    return identifier.check(value)
+
+
+def _doi(value: str) -> str:
+    if not DOI.match(value):
+        raise ValueError(f"'{value}' is not a DOI (10.xxxx/...)")
+    return value
+
+
+OneLine = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
+Title = Annotated[str, Field(min_length=3, max_length=400), AfterValidator(_one_line)]
+Author = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_one_line)]
+HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
+PaperId = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_paper_id)]
+ArxivId = Annotated[str, AfterValidator(_arxiv_id)]
+Doi = Annotated[str, AfterValidator(_doi)]
+AreaId = Annotated[str, AfterValidator(_area)]
+ModelName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_model)]
+Summary = Annotated[str, Field(min_length=80, max_length=1500), AfterValidator(_plain_text), AfterValidator(_no_placeholder)]
+Finding = Annotated[str, Field(min_length=15, max_length=400), AfterValidator(_one_line), AfterValidator(_no_placeholder)]
+Note = Annotated[str, Field(max_length=300), AfterValidator(_one_line)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Links(_Strict):
+    arxiv: ArxivId | None = None
+    code: HttpLink | None = None
+    project: HttpLink | None = None
+    doi: Doi | None = None
+
+
+class Lineage(_Strict):
+    """A curated lineage edge: this paper extends, adapts, evaluates on, compares with, analyses or uses `id`."""
+
+    id: PaperId
+    relation: Annotated[str, _facet("relation")]
+    note: Note | None = None
+
+
+def _unique(values: list[Any], what: str) -> list[Any]:
+    seen: set[Any] = set()
+    for value in values:
+        key = value.id if isinstance(value, Lineage) else value
+        if key in seen:
+            raise ValueError(f"{what} '{key}' is listed twice")
+        seen.add(key)
+    return values
+
+
+class Record(_Strict):
+    """One paper. Field order here is the order of keys in a written record."""
+
+    id: PaperId = Field(description="arXiv id without version (2311.16922, hep-th/9901001) or a lowercase slug")
+    title: Title = Field(description="The current title, copied exactly")
+    aliases: list[Title] = Field(default_factory=list, max_length=10, description="Earlier titles, so searches for them find the paper")
+    authors: list[Author] = Field(default_factory=list, max_length=3000, description="Full names in order; empty when unknown")
+    year: int = Field(description="Year of first posting")
+    published: dt.date | None = Field(default=None, description="Date of first posting when known")
+    venue: Annotated[str, Field(max_length=200), AfterValidator(_one_line)] | None = Field(default=None, description="Only where a source states it")
+    links: Links = Field(default_factory=Links)
+    sources: list[HttpLink] = Field(default_factory=list, max_length=20, description="Public pages the facts were read from")
+    taxonomy: list[AreaId] = Field(min_length=1, max_length=6, description="One or more leaf areas of the taxonomy")
+    granularity: list[Annotated[str, _facet("granularity")]] = Field(default_factory=list, max_length=5)
+    modalities: list[Annotated[str, _facet("modality")]] = Field(min_length=1, max_length=6)
+    contribution: Annotated[str, _facet("contribution")]
+    method_family: list[Annotated[str, _facet("method_family")]] = Field(default_factory=list, max_length=8)
+    models_studied: list[ModelName] = Field(default_factory=list, max_length=40, description="Canonical names; aliases are normalised")
+    summary: Summary = Field(description="2-4 sentences in our own words: what the paper does and why it matters for explainability")
+    findings: list[Finding] = Field(min_length=1, max_length=5, description="Short claims in our own words")
+    cites: list[PaperId] = Field(default_factory=list, max_length=500, description="Verified bibliographic citations inside the corpus")
+    builds_on: list[Lineage] = Field(default_factory=list, max_length=50, description="Curated lineage inside the corpus")
+    implementation: Annotated[str, Field(pattern=IMPLEMENTATION.pattern)] | None = Field(default=None, description="Reference implementation, module:attribute under kb.xai")
+
+    @field_validator("year")
+    @classmethod
+    def _plausible_year(cls, year: int) -> int:
+        last = dt.date.today().year + 1
+        if not FIRST_YEAR <= year <= last:
+            raise ValueError(f"{year} is not a plausible year ({FIRST_YEAR}-{last})")
+        return year
+
+    @field_validator("taxonomy", "granularity", "modalities", "method_family", "models_studied", "cites", "authors")
+    @classmethod
+    def _no_repeats(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return _unique(values, str(info.field_name).rstrip("s").replace("_", " "))
+
+    @field_validator("builds_on")
+    @classmethod
+    def _no_repeated_edges(cls, values: list[Lineage]) -> list[Lineage]:
+        return _unique(values, "builds_on id")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Record:
+        month = identifier.arxiv_month(self.id)
+        if month is not None:
+            if self.year < month[0]:
+                raise _field_error("year", f"{self.year} is before the arXiv id's month {month[0]}-{month[1]:02d}")
+            if self.links.arxiv is not None and self.links.arxiv != self.id:
+                raise _field_error("links.arxiv", f"'{self.links.arxiv}' differs from the record id '{self.id}'")
+            # A paper submitted in the last days of a month can be announced under the next month's id.
+            earliest = dt.date(month[0], month[1], 1) - dt.timedelta(days=7)
+            if self.published is not None and self.published < earliest:
+                raise _field_error("published", f"{self.published} is before the arXiv id's month {month[0]}-{month[1]:02d}")
+        if self.id in self.cites or any(edge.id == self.id for edge in self.builds_on):
+            raise _field_error("cites" if self.id in self.cites else "builds_on", "a paper cannot cite or build on itself")
+        return self
+
+    @property
+    def arxiv_id(self) -> str | None:
+        return self.links.arxiv or (self.id if identifier.is_arxiv(self.id) else None)
+
+    @property
+    def arxiv_url(self) -> str | None:
+        return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else None
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data in field order, leaving out empty optional values, ready to write as YAML."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["links"] = {k: v for k, v in data["links"].items() if v is not None}
+        for key in ("aliases", "sources", "cites", "builds_on", "granularity", "method_family", "models_studied"):
+            if not data.get(key):
+                data.pop(key, None)
+        if not data["links"]:
+            data.pop("links")
+        return data
+
+
+class FieldError(ValueError):
+    """A cross-field error that names the field it is about, so the loader can point at its line."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _field_error(field: str, message: str) -> ValueError:
+    return FieldError(field, message)
+
+
+def validate(data: Any, taxonomy: Taxonomy) -> Record:
+    return Record.model_validate(data, context={"taxonomy": taxonomy})
+
+
+def json_schema(taxonomy: Taxonomy) -> dict[str, Any]:
+    """The JSON Schema of a record file, with the vocabularies as enums so editors can complete them.
+
+    Checks that a schema cannot express (model aliases, citations that resolve) happen in `kb validate`.
+    """
+    schema = Record.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "MLLM explainability paper record"
+    props = schema["properties"]
+    enums = {
+        "taxonomy": taxonomy.leaves(),
+        "granularity": list(taxonomy.facets["granularity"]),
+        "modalities": list(taxonomy.facets["modality"]),
+        "method_family": list(taxonomy.method_families),
+    }
+    for name, values in enums.items():
+        props[name]["items"]["enum"] = values
+    props["contribution"]["enum"] = list(taxonomy.facets["contribution"])
+    props["models_studied"]["items"]["examples"] = sorted(taxonomy.models)
+    schema["$defs"]["Lineage"]["properties"]["relation"]["enum"] = list(taxonomy.facets["relation"])
+    return schema
