@@ -1,0 +1,112 @@
+"""The curated corpus against the shared reference data: facts equal, prose our own, coverage complete."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from kb import identifier
+from kb.knowledge_base import KnowledgeBase
+from kb.loader import load
+from kb.project import Project
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "corpus"
+RUN = 8  # a shared run of this many words counts as copying
+
+pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/corpus is not beside the repository")
+
+
+@lru_cache(maxsize=1)
+def reference() -> dict[str, dict[str, object]]:
+    rows: dict[str, dict[str, object]] = {}
+    for name in ("candidates.jsonl", "foundations.jsonl"):
+        for line in (SHARED / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row["arxiv_id"]] = row
+    return rows
+
+
+@lru_cache(maxsize=1)
+def corpus() -> KnowledgeBase:
+    return load(Project(REPO))
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.casefold())
+
+
+def shared_runs(ours: str, theirs: str, n: int = RUN) -> list[str]:
+    theirs_words = words(theirs)
+    grams = {tuple(theirs_words[i : i + n]) for i in range(len(theirs_words) - n + 1)}
+    ours_words = words(ours)
+    return [" ".join(ours_words[i : i + n]) for i in range(len(ours_words) - n + 1) if tuple(ours_words[i : i + n]) in grams]
+
+
+def test_shared_runs_detects_a_copied_phrase() -> None:
+    abstract = "We introduce a simple and training-free method that contrasts output distributions derived from images."
+    assert shared_runs("Our take: a simple and training-free method that contrasts output distributions, briefly.", abstract)
+    assert not shared_runs("A decoding trick that compares predictions for clean and noisy pictures.", abstract)
+
+
+def test_no_record_copies_its_abstract() -> None:
+    copied = []
+    for record in corpus():
+        row = reference().get(record.id)
+        if row is None or not row.get("abstract"):
+            continue
+        prose = " ".join([record.summary, *record.findings])
+        runs = shared_runs(prose, str(row["abstract"]))
+        if runs:
+            copied.append(f"{record.id}: '{runs[0]}'")
+    assert not copied, "records share 8-word runs with their abstracts:\n" + "\n".join(copied)
+
+
+def test_facts_equal_the_reference_data() -> None:
+    wrong = []
+    for record in corpus():
+        row = reference().get(record.id)
+        if row is None:
+            continue
+        month = identifier.arxiv_month(record.id)
+        expected = {
+            "title": row["title"],
+            "authors": row["authors"],
+            "year": month[0] if month else None,
+            "published": row["published"],
+            "arxiv": row["arxiv_id"],
+        }
+        actual = {
+            "title": record.title,
+            "authors": record.authors,
+            "year": record.year,
+            "published": record.published.isoformat() if record.published else None,
+            "arxiv": record.links.arxiv,
+        }
+        for key, value in expected.items():
+            if actual[key] != value:
+                wrong.append(f"{record.id}: {key} is {actual[key]!r}, the data says {value!r}")
+        if record.venue not in (row["venue"], None):
+            wrong.append(f"{record.id}: venue is {record.venue!r}, the data says {row['venue']!r}")
+        if row.get("list_title") and row["list_title"] != row["title"] and row["list_title"] not in record.aliases:
+            wrong.append(f"{record.id}: the earlier title {row['list_title']!r} is not among the aliases")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_foundation_has_a_record() -> None:
+    foundations = [json.loads(line)["arxiv_id"] for line in (SHARED / "foundations.jsonl").read_text().splitlines() if line.strip()]
+    missing = [f for f in foundations if corpus().get(f) is None]
+    assert not missing, f"foundations without a record: {missing}"
+
+
+def test_bulk_file_is_not_shipped() -> None:
+    with gzip.open(SHARED / "arxiv-llm-papers.jsonl.gz", "rt", encoding="utf-8") as handle:
+        first = json.loads(handle.readline())
+    assert "abstract" in first  # the format the discovery command reads
+    assert not list(REPO.glob("**/arxiv-llm-papers*")), "the bulk file must not be copied into the project"
