@@ -32,7 +32,9 @@ def load(project: Project, only: Sequence[Path] | None = None) -> KnowledgeBase:
         result = _load_file(project, path, taxonomy, problems)
         if result is not None:
             loaded.append((path, *result))
-    records, files = _cross_check(project, loaded, problems)
+    # A reference to a file that exists but failed validation is not reported again as unresolved.
+    stems = {path.stem for path in paths}
+    records, files = _cross_check(project, loaded, problems, stems)
     if only is not None:
         wanted = {project.shown(p) for p in only}
         problems = [p for p in problems if p.path in wanted or p.path.startswith("taxonomy/")]
@@ -125,7 +127,7 @@ def normalised_title(title: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", title.casefold()).strip()
 
 
-def _cross_check(project: Project, loaded: list[tuple[Path, yamlfile.Document, Record]], problems: list[Problem]) -> tuple[dict[str, Record], dict[str, Path]]:
+def _cross_check(project: Project, loaded: list[tuple[Path, yamlfile.Document, Record]], problems: list[Problem], stems: set[str]) -> tuple[dict[str, Record], dict[str, Path]]:
     records: dict[str, Record] = {}
     files: dict[str, Path] = {}
     titles: dict[str, str] = {}
@@ -146,9 +148,9 @@ def _cross_check(project: Project, loaded: list[tuple[Path, yamlfile.Document, R
             continue
         shown = project.shown(path)
         for i, cited in enumerate(record.cites):
-            if cited not in records:
+            if cited not in records and identifier.file_stem(cited) not in stems:
                 problems.append(Problem(shown, doc.line_of(("cites", i)), f"cites[{i}]", f"'{cited}' is not a record in papers/{did_you_mean(cited, records)}"))
         for i, edge in enumerate(record.builds_on):
-            if edge.id not in records:
+            if edge.id not in records and identifier.file_stem(edge.id) not in stems:
                 problems.append(Problem(shown, doc.line_of(("builds_on", i, "id")), f"builds_on[{i}].id", f"'{edge.id}' is not a record in papers/{did_you_mean(edge.id, records)}"))
     return records, files

@@ -237,6 +237,5 @@ def json_schema(taxonomy: Taxonomy) -> dict[str, Any]:
     for name, values in enums.items():
         props[name]["items"]["enum"] = values
     props["contribution"]["enum"] = list(taxonomy.facets["contribution"])
-    props["models_studied"]["items"]["examples"] = sorted(taxonomy.models)
     schema["$defs"]["Lineage"]["properties"]["relation"]["enum"] = list(taxonomy.facets["relation"])
     return schema

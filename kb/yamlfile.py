@@ -94,13 +94,16 @@ def load(path: Path, max_bytes: int = MAX_BYTES) -> Document:
 
 def _convert(node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]) -> Any:
     if id(node) in seen:
-        raise DocumentError(node.start_mark.line + 1, "anchors and aliases (&, *, <<) are not allowed")
+        # The composer hands back the anchored node itself, so its mark is where the anchor was defined.
+        raise DocumentError(node.start_mark.line + 1, "anchors and aliases (&, *, <<) are not allowed; the anchor defined here is reused")
     seen.add(id(node))
     lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise DocumentError(key_node.start_mark.line + 1, "anchors and aliases (&, *, <<) are not allowed")
+            if not isinstance(key_node, yaml.ScalarNode):
                 raise DocumentError(key_node.start_mark.line + 1, "keys must be plain names")
             key = str(key_node.value)
             if key in out:
