@@ -45,10 +45,11 @@ def load(project: Project, only: Sequence[Path] | None = None) -> KnowledgeBase:
 
 def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem]) -> list[Path]:
     paths: dict[Path, None] = {}
-    if project.papers_dir.is_dir():
-        for path in sorted(project.papers_dir.iterdir()):
-            if path.suffix == ".yaml" and path.is_file():
-                paths[path.resolve()] = None
+    papers = project.papers_dir.resolve()
+    if papers.is_dir():
+        for path in sorted(papers.iterdir()):
+            if path.suffix == ".yaml":
+                paths[path] = None
             elif path.suffix == ".yml":
                 problems.append(Problem(project.shown(path), None, None, "record files end in .yaml, not .yml"))
     for path in extra:

@@ -53,10 +53,10 @@ class Project:
 
     def shown(self, path: Path) -> str:
         """A path as a contributor typed it: relative to the knowledge base when inside it."""
-        try:
-            return str(path.resolve().relative_to(self.root))
-        except ValueError:
-            return str(path)
+        if path.is_absolute() and path.is_relative_to(self.root):
+            return str(path.relative_to(self.root))
+        resolved = path.resolve()
+        return str(resolved.relative_to(self.root)) if resolved.is_relative_to(self.root) else str(path)
 
 
 def source_stamp(project: Project) -> str:

@@ -157,7 +157,8 @@ class Record(_Strict):
             raise ValueError(f"{year} is not a plausible year ({FIRST_YEAR}-{last})")
         return year
 
-    @field_validator("taxonomy", "granularity", "modalities", "method_family", "models_studied", "cites", "authors")
+    # Authors may repeat: two people can share a name on one paper.
+    @field_validator("taxonomy", "granularity", "modalities", "method_family", "models_studied", "cites")
     @classmethod
     def _no_repeats(cls, values: list[str], info: ValidationInfo) -> list[str]:
         return _unique(values, str(info.field_name).rstrip("s").replace("_", " "))

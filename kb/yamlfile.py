@@ -8,7 +8,6 @@ become the float 2410.0481.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +37,29 @@ class DocumentError(Exception):
         self.field = field
 
 
-@dataclass
 class Document:
-    """Plain Python data and the line of each value, keyed by its path inside the document."""
+    """Plain Python data, and the line of each value keyed by its path inside the document.
 
-    data: Any
-    lines: dict[Loc, int] = field(default_factory=dict)
+    Lines are only needed to report a problem, so the map is built on first use from the node tree.
+    """
+
+    def __init__(self, data: Any, node: yaml.Node) -> None:
+        self.data = data
+        self._node = node
+        self._lines: dict[Loc, int] | None = None
+
+    @property
+    def lines(self) -> dict[Loc, int]:
+        if self._lines is None:
+            self._lines = {}
+            _record_lines(self._node, (), self._lines)
+        return self._lines
 
     def line_of(self, loc: Loc) -> int:
         """The line of the deepest known ancestor of `loc` (a missing key points at its parent)."""
+        lines = self.lines
         for end in range(len(loc), -1, -1):
-            line = self.lines.get(loc[:end])
+            line = lines.get(loc[:end])
             if line is not None:
                 return line
         return 1
@@ -83,21 +94,18 @@ def parse(text: str) -> Document:
         raise DocumentError(None, f"YAML error: {exc}") from None
     if node is None:
         raise DocumentError(1, "file holds no YAML value")
-    doc = Document(data=None)
-    doc.data = _convert(node, (), doc.lines, set())
-    return doc
+    return Document(_convert(node, set()), node)
 
 
 def load(path: Path, max_bytes: int = MAX_BYTES) -> Document:
     return parse(read_text(path, max_bytes))
 
 
-def _convert(node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]) -> Any:
+def _convert(node: yaml.Node, seen: set[int]) -> Any:
     if id(node) in seen:
         # The composer hands back the anchored node itself, so its mark is where the anchor was defined.
         raise DocumentError(node.start_mark.line + 1, "anchors and aliases (&, *, <<) are not allowed; the anchor defined here is reused")
     seen.add(id(node))
-    lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -108,12 +116,23 @@ def _convert(node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]) -
             key = str(key_node.value)
             if key in out:
                 raise DocumentError(key_node.start_mark.line + 1, f"duplicate key '{key}'")
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, (*loc, key), lines, seen)
+            out[key] = _convert(value_node, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*loc, i), lines, seen) for i, item in enumerate(node.value)]
+        return [_convert(item, seen) for item in node.value]
     return _scalar(node)
+
+
+def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*loc, str(key_node.value))
+            lines[key] = key_node.start_mark.line + 1  # a key's own line, not where its value starts
+            _record_lines(value_node, key, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _record_lines(item, (*loc, i), lines)
 
 
 def _scalar(node: yaml.Node) -> Any:

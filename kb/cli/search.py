@@ -1,3 +1,107 @@
-"""Commands for search: filled in by the search work; kept light at import time."""
+"""Commands for search: `kb search`, `kb related`, `kb suggest`, `kb discover`. Light at import time:
+numpy, faiss, bm25s and (only where needed) torch are imported inside the commands."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from kb.cli import app, project_of
+
+
+@app.command()
+@click.argument("query", nargs=-1)
+@click.option("-k", "k", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="How many papers to show.")
+@click.option("--area", help="Only papers in this taxonomy area or below it (id or name, e.g. model.neuron).")
+@click.option("--year", "years", help="A year or a range: 2024, 2023..2025, 2024.. or ..2023.")
+@click.option("--modality", help="Only papers about this modality (image, video, audio, ...).")
+@click.option("--contribution", help="Only papers with this contribution type (method, benchmark, ...).")
+@click.option("--ranker", type=click.Choice(["hybrid", "bm25", "static", "dense"]), default="hybrid", show_default=True,
+              help="hybrid is the shipped ranker; the others are the baselines it is measured against.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {id, title, year, score, areas}.")
+@click.pass_context
+def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None, years: str | None, modality: str | None,
+           contribution: str | None, ranker: str, as_json: bool) -> None:
+    """Find papers answering a question, e.g. kb search "which methods find neurons that fire only for images"."""
+    from kb.search import Filters, Searcher, parse_years
+
+    project = project_of(ctx)
+    filters = Filters(area=area, years=parse_years(years) if years else None, modality=modality, contribution=contribution)
+    hits = Searcher(project).search(" ".join(query), k, filters, ranker)
+    if as_json:
+        click.echo(json.dumps([{"id": h.id, "title": h.title, "year": h.year, "score": h.score, "areas": list(h.areas)} for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no paper matches", err=True)
+        return
+    for rank, hit in enumerate(hits, 1):
+        click.echo(f"{rank:3}. {hit.score:.3f}  {hit.id}  {hit.title} ({hit.year})")
+
+
+@app.command()
+@click.argument("paper_id")
+@click.option("-k", "k", type=click.IntRange(min=1, max=100), default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def related(ctx: click.Context, paper_id: str, k: int, as_json: bool) -> None:
+    """The papers nearest in meaning to PAPER_ID."""
+    from kb.index import ensure_index
+    from kb.search import related as nearest
+
+    project = project_of(ctx)
+    pairs = nearest(project, paper_id, k)
+    titles = {d.id: d.title for d in ensure_index(project).documents}
+    if as_json:
+        click.echo(json.dumps([{"id": i, "title": titles.get(i, ""), "score": s} for i, s in pairs], ensure_ascii=False, indent=2))
+        return
+    for rank, (other, score) in enumerate(pairs, 1):
+        click.echo(f"{rank:3}. {score:.3f}  {other}  {titles.get(other, '')}")
+
+
+@app.command()
+@click.option("--title", required=True, help="The new paper's title.")
+@click.option("--abstract", default="", help="Its abstract (or a summary).")
+@click.option("-n", "n", type=click.IntRange(min=1, max=20), default=3, show_default=True, help="Values to show per field.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool) -> None:
+    """Suggest taxonomy areas and facet values for a new paper."""
+    from kb.errors import KbError
+    from kb.loader import load
+    from kb.suggestion import suggest as propose
+
+    if not title.strip():
+        raise KbError("--title is empty")
+    project = project_of(ctx)
+    result = propose(load(project), title, abstract, project)
+    if as_json:
+        data = {"areas": [[a, s] for a, s in result.areas[:n]],
+                "facets": {f: [[v, s] for v, s in values[:n]] for f, values in result.facets.items()}}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo("areas:          " + ", ".join(f"{a} ({s:.2f})" for a, s in result.areas[:n]))
+    for facet, values in result.facets.items():
+        click.echo(f"{facet + ':':15} " + (", ".join(f"{v} ({s:.2f})" for v, s in values[:n]) or "-"))
+
+
+@app.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-n", "n", type=click.IntRange(min=1), default=50, show_default=True, help="How many new papers to show.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def discover(ctx: click.Context, file: Path, n: int, as_json: bool) -> None:
+    """Rank the papers of a bulk arXiv metadata file (JSON lines, optionally .gz) by how likely they
+    belong in the knowledge base and are not yet in it."""
+    from kb.discovery import discover as rank
+    from kb.loader import load
+
+    project = project_of(ctx)
+    found = rank(project, load(project), file)
+    new = [c for c in found if not c.known][:n]
+    if as_json:
+        click.echo(json.dumps([{"id": c.id, "title": c.title, "score": c.score, "area": c.area} for c in new], ensure_ascii=False, indent=2))
+        return
+    for rank_no, c in enumerate(new, 1):
+        click.echo(f"{rank_no:3}. {c.score:.3f}  {c.id}  [{c.area}]  {c.title}")

@@ -61,6 +61,9 @@ def write(kb: KnowledgeBase, model: StaticModel, encode: Callable[[list[str]], n
         "vocab_size": len(model.vocab),
         "papers": len(records),
         "unk_id": model.unk_id,
+        "lowercase": model.lowercase,
+        "strip_accents": model.strip_accents,
+        "max_tokens": 512,
         "source": model.source,
         "facets": {
             "perspective": {a: taxonomy.areas[a].name for a in taxonomy.roots()},

@@ -22,7 +22,7 @@ import numpy as np
 
 from kb.project import Project
 
-PROVIDER_MODULES = ("kb.search.static", "kb.search.static_model", "kb.search.model2vec", "kb.search")
+PROVIDER_MODULES = ("kb.static_model", "kb.search.static", "kb.search.static_model", "kb.search.model2vec", "kb.search")
 FALLBACK_DIMS = 128
 
 
@@ -34,6 +34,8 @@ class StaticModel:
     unk_id: int | None
     normalize: bool
     source: str  # which provider made it, for the report and the search page
+    lowercase: bool = True
+    strip_accents: bool = True
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         from tokenizers import Tokenizer
@@ -88,7 +90,11 @@ def _read(folder: Path, source: str) -> StaticModel:
     for token, index in vocab_map.items():
         vocab[index] = token
     unk = tokenizer["model"].get("unk_token")
-    return StaticModel(folder, embeddings, vocab, vocab_map.get(unk) if unk else None, bool(config.get("normalize", True)), source)
+    normaliser = tokenizer.get("normalizer") or {}
+    lowercase = bool(normaliser.get("lowercase", True))
+    # BertNormalizer: strip_accents None means "follow lowercase".
+    strip = normaliser.get("strip_accents")
+    return StaticModel(folder, embeddings, vocab, vocab_map.get(unk) if unk else None, bool(config.get("normalize", True)), source, lowercase, lowercase if strip is None else bool(strip))
 
 
 def _fallback_dir(project: Project) -> Path:

@@ -1,0 +1,168 @@
+"""Bibliographic citations from Semantic Scholar's Graph API, kept only where both ends are records.
+
+`cites` holds verified citations, so nothing here guesses: an id enters a record only when Semantic
+Scholar lists a reference whose arXiv id is a record in papers/. The record file is edited in place
+(only its `cites` block changes, comments and all else stay) and checked to read back as intended.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kb import identifier, yamlfile
+from kb.errors import KbError
+from kb.records import Record
+
+API_URL_ENV = "KB_CITATIONS_API_URL"
+DEFAULT_API_URL = "https://api.semanticscholar.org/graph/v1"
+DEFAULT_TIMEOUT = 30.0
+PAGE = 1000  # the API's largest page of references
+MAX_PAGES = 20
+_TOP_LEVEL_KEY = re.compile(r"^[^\s#-][^:]*:")
+
+
+def api_url() -> str:
+    url = (os.environ.get(API_URL_ENV, "").strip() or DEFAULT_API_URL).rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise KbError(f"{API_URL_ENV}='{url}' is not an http(s) URL")
+    return url
+
+
+@dataclass(frozen=True)
+class References:
+    """What Semantic Scholar lists for one paper: the arXiv ids among its references, and how many it has."""
+
+    arxiv_ids: list[str]
+    total: int
+
+
+def fetch_references(arxiv_id: str, timeout: float = DEFAULT_TIMEOUT) -> References:
+    import requests
+
+    base = api_url()
+    url = f"{base}/paper/arXiv:{arxiv_id}/references"
+    found: dict[str, None] = {}
+    total = 0
+    offset: int | None = 0
+    with requests.Session() as session:
+        for _ in range(MAX_PAGES):
+            if offset is None:
+                break
+            try:
+                response = session.get(url, params={"fields": "externalIds", "offset": offset, "limit": PAGE}, timeout=timeout)
+            except requests.exceptions.Timeout:
+                raise KbError(f"{arxiv_id}: Semantic Scholar did not answer within {timeout:g} s ({base}); try again later") from None
+            except requests.exceptions.RequestException as exc:
+                raise KbError(f"{arxiv_id}: cannot reach Semantic Scholar at {base} ({type(exc).__name__}); check the network or {API_URL_ENV}") from None
+            body = _json(response, arxiv_id)
+            if response.status_code == 404:
+                raise KbError(f"{arxiv_id}: Semantic Scholar does not know this paper ({_api_message(body)}); cites left unchanged")
+            if response.status_code == 429:
+                raise KbError(f"{arxiv_id}: Semantic Scholar is rate-limiting requests (HTTP 429); wait a minute and try again")
+            if response.status_code != 200:
+                raise KbError(f"{arxiv_id}: Semantic Scholar answered HTTP {response.status_code} ({_api_message(body)}); try again later")
+            entries = body.get("data") if isinstance(body, dict) else None
+            if entries is None:
+                entries = []
+            if not isinstance(entries, list):
+                raise KbError(f"{arxiv_id}: Semantic Scholar's answer has no list of references; cites left unchanged")
+            total += len(entries)
+            for cited in _arxiv_ids(entries):
+                found.setdefault(cited, None)
+            nxt = body.get("next")
+            offset = nxt if isinstance(nxt, int) and nxt > offset and entries else None
+    return References(arxiv_ids=list(found), total=total)
+
+
+def _json(response: Any, arxiv_id: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise KbError(f"{arxiv_id}: Semantic Scholar answered HTTP {response.status_code} with something that is not JSON") from None
+
+
+def _api_message(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("error", "message"):
+            if isinstance(body.get(key), str):
+                return str(body[key])[:200]
+    return "no message"
+
+
+def _arxiv_ids(entries: Iterable[Any]) -> Iterable[str]:
+    for entry in entries:
+        cited = entry.get("citedPaper") if isinstance(entry, dict) else None
+        external = cited.get("externalIds") if isinstance(cited, dict) else None
+        raw = external.get("ArXiv") if isinstance(external, dict) else None
+        if not isinstance(raw, str):
+            continue
+        try:
+            yield identifier.normalise_arxiv(raw)
+        except ValueError:
+            continue
+
+
+def record_ids(papers_dir: Path) -> dict[str, Path]:
+    """Every record id in papers/, read leniently: a draft or a broken neighbour must not stop `kb refs`."""
+    ids: dict[str, Path] = {}
+    for path in sorted(papers_dir.glob("*.yaml")):
+        try:
+            data = yamlfile.load(path).data
+        except (yamlfile.DocumentError, OSError):
+            continue
+        paper_id = data.get("id") if isinstance(data, dict) else None
+        if isinstance(paper_id, str):
+            ids[paper_id] = path
+            arxiv = (data.get("links") or {}).get("arxiv") if isinstance(data.get("links"), dict) else None
+            if isinstance(arxiv, str) and arxiv != paper_id:
+                ids.setdefault(arxiv, path)
+    return ids
+
+
+def arxiv_id_of(data: dict[str, Any]) -> str | None:
+    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+    candidate = links.get("arxiv") or data.get("id")
+    return candidate if isinstance(candidate, str) and identifier.is_arxiv(candidate) else None
+
+
+def with_cites(text: str, cites: list[str]) -> str:
+    """The record text with its top-level `cites` block replaced (or inserted in field order)."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    block = yamlfile.dump({"cites": cites}) if cites else ""
+    start = next((i for i, line in enumerate(lines) if line.startswith("cites:")), None)
+    if start is not None:
+        end = start + 1
+        while end < len(lines) and not _TOP_LEVEL_KEY.match(lines[end]):
+            end += 1
+        # Comments and blank lines just above the next key belong to that key.
+        while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
+            end -= 1
+        return "".join(lines[:start]) + block + "".join(lines[end:])
+    later = list(Record.model_fields)[list(Record.model_fields).index("cites") + 1 :]
+    at = next((i for i, line in enumerate(lines) if any(line.startswith(f"{key}:") for key in later)), len(lines))
+    while at > 0 and lines[at - 1].lstrip().startswith("#"):
+        at -= 1
+    return "".join(lines[:at]) + block + "".join(lines[at:])
+
+
+def updated_text(text: str, cites: list[str]) -> str:
+    """`with_cites`, checked: the new text must read back to the old data with only `cites` changed."""
+    try:
+        before = yamlfile.parse(text).data
+    except yamlfile.DocumentError as exc:
+        raise KbError(f"cannot read the record ({exc.message}, line {exc.line}); fix it first") from None
+    new_text = with_cites(text, cites)
+    after = yamlfile.parse(new_text).data
+    expected = {k: v for k, v in before.items() if k != "cites"}
+    if cites:
+        expected["cites"] = cites
+    if after != expected:
+        raise KbError("could not edit `cites` without changing other fields; add the ids by hand: " + ", ".join(cites))
+    return new_text

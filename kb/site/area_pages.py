@@ -1,0 +1,99 @@
+"""The taxonomy on the site: the home page's clickable framework diagram and one page per area
+(what it covers, its sub-areas, and its papers in a table sortable by year and filterable by facet)."""
+
+from __future__ import annotations
+
+from kb.site import markdown_safety as safe
+from kb.site.context import SiteContext, area_doc, paper_doc
+
+HOME = "index.md"
+AREAS_INDEX = "areas/index.md"
+
+
+def framework_diagram(ctx: SiteContext, doc: str) -> str:
+    """Perspectives as columns, areas as nested clickable boxes, each with its paper count."""
+    taxonomy = ctx.kb.taxonomy
+    counts = {a: len(ctx.kb.in_area(a)) for a in taxonomy.areas}
+
+    def box(area_id: str, depth: int) -> str:
+        area = taxonomy.areas[area_id]
+        children = "".join(box(c, depth + 1) for c in taxonomy.children(area_id))
+        inner = f'<a class="kb-fw-link" href="{ctx.href(doc, area_doc(area_id))}" title="{safe.attr(area.description)}"><span class="kb-fw-name">{safe.text(area.name)}</span> <span class="kb-fw-count" title="papers">{counts[area_id]}</span></a>'
+        kids = f'<div class="kb-fw-children">{children}</div>' if children else ""
+        return f'<div class="kb-fw-box kb-fw-depth-{depth}" data-area="{safe.attr(area_id)}">{inner}{kids}</div>'
+
+    columns = "".join(f'<div class="kb-fw-column kb-p-{safe.attr(root)}">{box(root, 0)}</div>' for root in taxonomy.roots())
+    return f'<div class="kb-framework" role="navigation" aria-label="Survey framework">{columns}</div>'
+
+
+def home(ctx: SiteContext, intro: str) -> str:
+    kb = ctx.kb
+    years = sorted({r.year for r in kb})
+    span = f"{years[0]}–{years[-1]}" if years else "—"
+    stats = f'<p class="kb-home-stats"><strong>{len(kb)}</strong> papers · <strong>{len(kb.taxonomy.leaves())}</strong> areas · {span}</p>'
+    return (
+        "---\ntitle: Home\nhide: [navigation, toc]\n---\n\n"
+        + intro.strip()
+        + "\n\n"
+        + f'<div class="kb-home">{stats}{framework_diagram(ctx, HOME)}</div>\n\n'
+        + "Click an area to see what it covers and its papers. "
+        + "[Search](search.md) by describing what you need, explore the [graph](graph.md) of lineage and citations, "
+        + "or see the [statistics](statistics.md).\n"
+    )
+
+
+def areas_index(ctx: SiteContext) -> str:
+    return "---\ntitle: Browse the taxonomy\n---\n\n# Browse the taxonomy\n\n" + framework_diagram(ctx, AREAS_INDEX) + "\n"
+
+
+def area_page(ctx: SiteContext, area_id: str) -> str:
+    kb = ctx.kb
+    taxonomy = kb.taxonomy
+    area = taxonomy.areas[area_id]
+    doc = area_doc(area_id)
+    crumbs = [f'<a href="{ctx.href(doc, area_doc(a))}">{safe.text(taxonomy.areas[a].name)}</a>' for a in reversed(taxonomy.ancestors(area_id))]
+    parts = [f'<div class="kb-area kb-p-{safe.attr(taxonomy.perspective(area_id))}" data-area="{safe.attr(area_id)}">']
+    if crumbs:
+        parts.append('<p class="kb-breadcrumb">' + " › ".join(crumbs) + "</p>")
+    parts.append(f"<h1>{safe.text(area.name)}</h1>")
+    parts.append(f'<p class="kb-area-description">{safe.text(area.description)}</p>')
+    children = taxonomy.children(area_id)
+    if children:
+        items = "".join(f'<li><a href="{ctx.href(doc, area_doc(c))}">{safe.text(taxonomy.areas[c].name)}</a> <span class="kb-count">{len(kb.in_area(c))}</span> — {safe.text(taxonomy.areas[c].description)}</li>' for c in children)
+        parts.append(f"<h2>Sub-areas</h2><ul>{items}</ul>")
+    records = sorted(kb.in_area(area_id), key=lambda r: (-r.year, r.title.casefold()))
+    parts.append(f"<h2>Papers ({len(records)})</h2>")
+    if records:
+        parts.append(_filters(ctx, records))
+        rows = []
+        for r in records:
+            data = f'data-year="{r.year}" data-granularity="{safe.attr(" ".join(r.granularity))}" data-modality="{safe.attr(" ".join(r.modalities))}" data-contribution="{safe.attr(r.contribution)}"'
+            rows.append(
+                f"<tr {data}><td>{r.year}</td>"
+                f'<td><a href="{ctx.href(doc, paper_doc(r.id))}" data-paper-id="{safe.attr(r.id)}">{safe.text(r.title)}</a></td>'
+                f"<td>{safe.text(taxonomy.facets['contribution'][r.contribution].name)}</td>"
+                f"<td>{safe.text(', '.join(taxonomy.facets['granularity'][g].name for g in r.granularity))}</td>"
+                f"<td>{safe.text(', '.join(taxonomy.facets['modality'][m].name for m in r.modalities))}</td></tr>"
+            )
+        head = '<thead><tr><th><button type="button" class="kb-sort" data-sort="year" aria-label="Sort by year">Year ↕</button></th><th>Title</th><th>Contribution</th><th>Granularity</th><th>Modality</th></tr></thead>'
+        parts.append(f'<table class="kb-papers">{head}<tbody>{"".join(rows)}</tbody></table>')
+        parts.append('<p class="kb-shown" aria-live="polite"></p>')
+    else:
+        parts.append("<p><em>No papers in this area yet — <a href=\"" + ctx.href(doc, "contributing.md") + "\">contribute one</a>.</em></p>")
+    parts.append("</div>")
+    head = f"---\ntitle: {safe.front_matter_title(area.name)}\n---\n\n"
+    return head + "\n".join(parts) + "\n"
+
+
+def _filters(ctx: SiteContext, records: list) -> str:  # type: ignore[type-arg]
+    facets = ctx.kb.taxonomy.facets
+    present = {
+        "granularity": {g for r in records for g in r.granularity},
+        "modality": {m for r in records for m in r.modalities},
+        "contribution": {r.contribution for r in records},
+    }
+    selects = []
+    for facet, used in present.items():
+        options = "".join(f'<option value="{safe.attr(k)}">{safe.text(t.name)}</option>' for k, t in facets[facet].items() if k in used)
+        selects.append(f'<label>{facet.capitalize()} <select class="kb-filter" data-facet="{facet}"><option value="">any</option>{options}</select></label>')
+    return '<div class="kb-filters">' + " ".join(selects) + "</div>"

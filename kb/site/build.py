@@ -1,0 +1,170 @@
+"""`kb site build` and `kb site serve`: database, search assets, xai results, Markdown, then mkdocs.
+
+The mkdocs configuration is the project's `mkdocs.yml`; the generated area tree replaces its
+`Browse` nav entry. Paper pages stay out of the nav (mkdocs-material's cost grows with the nav).
+The finished site replaces `build/site/` in one rename, so a failed build leaves the old site.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kb.errors import KbError
+from kb.knowledge_base import KnowledgeBase
+from kb.project import Project, source_stamp
+from kb.site.context import area_doc
+from kb.site.generate import DOCS_DIR, Generated, generate
+
+CONFIG = "mkdocs.yml"
+BROWSE = "Browse"
+
+
+@dataclass
+class BuildReport:
+    generated: Generated
+    site_dir: Path
+    seconds: float
+    papers: int
+
+
+def site_dir(project: Project) -> Path:
+    return project.build_dir / "site"
+
+
+def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildReport:
+    started = time.perf_counter()
+    kb = _prepare(project)
+    generated = generate(project, kb, xai=xai)
+    clock = time.perf_counter()
+    target = site_dir(project)
+    staging = target.with_name(target.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    config = _config(project, kb, site_dir=staging, strict=strict)
+    _mkdocs_build(config)
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
+    generated.timings["mkdocs"] = round(time.perf_counter() - clock, 3)
+    return BuildReport(generated, target, time.perf_counter() - started, len(kb))
+
+
+def serve(project: Project, *, address: str = "127.0.0.1:8000", xai: bool = True) -> None:
+    """Live preview: regenerate when records, taxonomy or hand-written pages change; mkdocs reloads the browser."""
+    from mkdocs.commands import serve as mkdocs_serve
+
+    kb = _prepare(project)
+    generate(project, kb, xai=xai)
+    stop = threading.Event()
+
+    def watch() -> None:
+        stamp = _stamp(project)
+        while not stop.wait(1.5):
+            now = _stamp(project)
+            if now != stamp:
+                stamp = now
+                try:
+                    generate(project, _prepare(project), xai=xai)
+                except Exception as exc:  # noqa: BLE001 - a bad edit must not stop the preview
+                    logging.getLogger("kb").warning("not regenerated: %s", exc)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        overrides = _overrides(project, _prepare(project), site_dir=None)
+        mkdocs_serve.serve(config_file=str(_config_file(project)), livereload=True, dev_addr=address, **overrides)
+    finally:
+        stop.set()
+
+
+def _prepare(project: Project) -> KnowledgeBase:
+    from kb import db
+    from kb.loader import load
+
+    kb = load(project)
+    db.ensure_built(project)
+    return kb
+
+
+def _stamp(project: Project) -> str:
+    site = project.root / "site"
+    extra = "".join(f"{p}{p.stat().st_mtime_ns}" for p in sorted(site.rglob("*")) if p.is_file()) if site.is_dir() else ""
+    return source_stamp(project) + extra
+
+
+def _config_file(project: Project) -> Path:
+    path = project.root / CONFIG
+    if not path.is_file():
+        raise KbError(f"{path}: missing; the site is configured by mkdocs.yml at the top of the knowledge base")
+    return path
+
+
+def _overrides(project: Project, kb: KnowledgeBase, site_dir: Path | None) -> dict[str, Any]:
+    import yaml
+
+    raw = yaml.load(_config_file(project).read_text(encoding="utf-8"), Loader=_IgnoreTags)  # noqa: S506 - tag-ignoring SafeLoader subclass
+    nav = raw.get("nav") if isinstance(raw, dict) else None
+    overrides: dict[str, Any] = {"docs_dir": str(project.root / DOCS_DIR)}
+    if site_dir is not None:
+        overrides["site_dir"] = str(site_dir)
+    if isinstance(nav, list):
+        overrides["nav"] = [_expand(entry, kb) for entry in nav]
+    return overrides
+
+
+def _expand(entry: Any, kb: KnowledgeBase) -> Any:
+    if isinstance(entry, dict) and set(entry) == {BROWSE}:
+        taxonomy = kb.taxonomy
+
+        def node(area_id: str) -> Any:
+            children = taxonomy.children(area_id)
+            name = taxonomy.areas[area_id].name
+            if not children:
+                return {name: area_doc(area_id)}
+            return {name: [{"Overview": area_doc(area_id)}, *(node(c) for c in children)]}
+
+        return {BROWSE: [{"All areas": "areas/index.md"}, *(node(r) for r in taxonomy.roots())]}
+    return entry
+
+
+def _config(project: Project, kb: KnowledgeBase, *, site_dir: Path, strict: bool) -> Any:
+    from mkdocs.config import load_config
+
+    return load_config(str(_config_file(project)), strict=strict, **_overrides(project, kb, site_dir))
+
+
+def _mkdocs_build(config: Any) -> None:
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.exceptions import Abort, ConfigurationError
+
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    try:
+        config.plugins.on_startup(command="build", dirty=False)
+        try:
+            mkdocs_build(config)
+        finally:
+            config.plugins.on_shutdown()
+    except (Abort, ConfigurationError) as exc:
+        raise KbError(f"mkdocs build failed: {exc}") from exc
+
+
+class _IgnoreTags:
+    """A SafeLoader that reads mkdocs.yml's `!!python/name:` tags as plain strings (we only need the nav)."""
+
+    def __new__(cls, stream: Any) -> Any:
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+        Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+        return Loader(stream)

@@ -1,0 +1,149 @@
+"""The graph, statistics, downloads, browser-search widget and method pages.
+
+Data for scripts travels as JSON files or `<script type="application/json">` blocks read with
+JSON.parse and rendered with textContent, so record text never becomes markup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from kb.export import FORMATS
+from kb.site import markdown_safety as safe
+from kb.site.context import SiteContext, method_doc, paper_doc
+
+SEARCH_WIDGET = """<div class="kb-search-app">
+<label for="kb-search" class="kb-search-label">Describe what you are looking for</label>
+<input id="kb-search" type="search" autocomplete="off" placeholder="e.g. which image tokens can be dropped without hurting answers" aria-describedby="kb-search-status">
+<div class="kb-filters kb-search-filters"></div>
+<p id="kb-search-status" class="kb-shown" aria-live="polite">Loading the search model…</p>
+<ol id="kb-search-results" class="kb-search-results"></ol>
+</div>
+<script src="../assets/kb-search.js"></script>
+"""
+
+
+def graph_page(ctx: SiteContext) -> str:
+    roots = ctx.kb.taxonomy.roots()
+    legend = "".join(f'<span class="kb-legend kb-p-{safe.attr(r)}"><span class="kb-swatch"></span>{safe.text(ctx.kb.taxonomy.areas[r].name)}</span>' for r in roots)
+    n_lineage = sum(1 for *_, k in ctx.graph.edges(data="kind") if k == "lineage")
+    n_cites = ctx.graph.number_of_edges() - n_lineage
+    return (
+        "---\ntitle: Graph\nhide: [toc]\n---\n\n# Lineage and citation graph\n\n"
+        f"{ctx.graph.number_of_nodes()} papers, {n_lineage} lineage edges (solid) and {n_cites} citation edges (dashed), "
+        "coloured by the paper's perspective. Click a node to open the paper; scroll to zoom.\n\n"
+        f'<div class="kb-graph-legend">{legend}</div>\n'
+        '<div class="kb-graph-tools"><label><input type="checkbox" id="kb-graph-cites" checked> citations</label> '
+        '<label><input type="checkbox" id="kb-graph-lineage" checked> lineage</label></div>\n'
+        '<div id="kb-graph" class="kb-graph" data-src="../assets/kb/graph.json" role="img" aria-label="Graph of papers"></div>\n'
+        '<p id="kb-graph-status" class="kb-shown" aria-live="polite"></p>\n'
+        '<script src="../assets/vendor/cytoscape/cytoscape.min.js"></script>\n<script src="../assets/kb-graph.js"></script>\n'
+    )
+
+
+def statistics_figures(ctx: SiteContext) -> dict[str, Any]:
+    """Plotly figures as JSON-able dicts: papers per year, stacked by perspective, granularity and modality."""
+    import plotly.graph_objects as go
+
+    kb = ctx.kb
+    taxonomy = kb.taxonomy
+    years = sorted({r.year for r in kb})
+    figures: dict[str, Any] = {}
+    series: dict[str, tuple[str, dict[str, str], Any]] = {
+        "perspective": ("Papers per year by perspective", {a: taxonomy.areas[a].name for a in taxonomy.roots()}, lambda r: {taxonomy.perspective(a) for a in r.taxonomy}),
+        "granularity": ("Papers per year by granularity", {k: t.name for k, t in taxonomy.facets["granularity"].items()}, lambda r: set(r.granularity)),
+        "modality": ("Papers per year by modality", {k: t.name for k, t in taxonomy.facets["modality"].items()}, lambda r: set(r.modalities)),
+    }
+    for key, (title, names, terms_of) in series.items():
+        counts: Counter[tuple[int, str]] = Counter((r.year, term) for r in kb for term in terms_of(r))
+        fig = go.Figure()
+        for term, name in names.items():
+            values = [counts.get((y, term), 0) for y in years]
+            if any(values):
+                fig.add_trace(go.Bar(name=name, x=[str(y) for y in years], y=values))
+        fig.update_layout(title=title, barmode="stack", xaxis_title="year", yaxis_title="papers", margin={"t": 50, "l": 50, "r": 10, "b": 40}, height=380, legend={"orientation": "h"})
+        figures[key] = fig.to_plotly_json()
+    return figures
+
+
+def statistics_page(ctx: SiteContext, counts: dict[str, dict[str, int]]) -> str:
+    import plotly.io
+
+    figures = statistics_figures(ctx)
+    blocks = []
+    for key, fig in figures.items():
+        payload = plotly.io.to_json(fig, validate=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        blocks.append(f'<div class="kb-plot" id="kb-plot-{key}"></div><script type="application/json" data-plot="kb-plot-{key}">{payload}</script>')
+    taxonomy = ctx.kb.taxonomy
+    rows = "".join(f"<tr><td>{safe.text(taxonomy.path_name(a))}</td><td>{counts['area'][a]}</td></tr>" for a in taxonomy.areas)
+    contributions = "".join(f"<tr><td>{safe.text(taxonomy.facets['contribution'][k].name)}</td><td>{v}</td></tr>" for k, v in counts["contribution"].items())
+    return (
+        "---\ntitle: Statistics\n---\n\n# Statistics\n\n"
+        f"{counts['papers']['total']} papers in the knowledge base.\n\n"
+        + "\n".join(blocks)
+        + '\n\n<script src="../assets/vendor/plotly/plotly.min.js"></script>\n\n'
+        + f'<h2>Papers per area</h2><table><thead><tr><th>Area</th><th>Papers</th></tr></thead><tbody>{rows}</tbody></table>\n\n'
+        + f'<h2>Papers per contribution</h2><table><thead><tr><th>Contribution</th><th>Papers</th></tr></thead><tbody>{contributions}</tbody></table>\n'
+    )
+
+
+def downloads_page(ctx: SiteContext, sizes: dict[str, int]) -> str:
+    labels = {"bibtex": "BibTeX", "csl-json": "CSL-JSON (Zotero, Pandoc, citeproc)", "jsonl": "JSON Lines (one record a line)"}
+    items = "".join(f'<li><a href="../downloads/kb.{ext}" download>{labels[fmt]}</a> — <code>kb.{ext}</code>, {sizes.get(fmt, 0) / 1024:.1f} KiB</li>' for fmt, ext in FORMATS.items())
+    return (
+        "---\ntitle: Downloads\n---\n\n# Downloads\n\n"
+        f"The whole knowledge base ({len(ctx.kb)} papers), regenerated on every build:\n\n<ul>{items}</ul>\n\n"
+        "The same files come from the command line, optionally for one area:\n\n"
+        "```sh\nkb export --format bibtex > kb.bib\nkb export --format csl-json --area model.token > token.csl.json\n"
+        "kb export --format jsonl --output kb.jsonl\n```\n"
+    )
+
+
+def search_page(hand_written: str | None) -> str:
+    """The search engineer's page with the widget put right under its title."""
+    text = hand_written if hand_written is not None else "---\ntitle: Search\n---\n\n# Search\n"
+    lines = text.splitlines()
+    at = next((i + 1 for i, line in enumerate(lines) if line.startswith("# ")), None)
+    if at is None:
+        start = 0
+        if lines and lines[0].strip() == "---":
+            start = next((i + 1 for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
+        at = start
+    return "\n".join([*lines[:at], "", SEARCH_WIDGET, *lines[at:]]) + "\n"
+
+
+def methods_table(ctx: SiteContext) -> str:
+    """The table appended to the hand-written methods.md (address methods/): one row per method page."""
+    doc = "methods.md"
+    rows = []
+    for name, method in ctx.methods.items():
+        paper = getattr(method, "paper_id", None)
+        paper_cell = f'<a href="{ctx.href(doc, paper_doc(paper))}" data-paper-id="{safe.attr(paper)}">{safe.text(ctx.kb.records[paper].title)}</a>' if paper in ctx.kb.records else safe.text(paper or "")
+        rows.append(f'<tr><td><a href="{ctx.href(doc, method_doc(name))}">{safe.text(getattr(method, "title", name))}</a></td><td>{paper_cell}</td><td>{safe.text(getattr(method, "summary", ""))}</td></tr>')
+    if not rows:
+        return ""
+    return f"\n\n## Reference implementations\n\n<table><thead><tr><th>Method</th><th>Paper</th><th>What it does</th></tr></thead><tbody>{''.join(rows)}</tbody></table>\n"
+
+
+def method_page(ctx: SiteContext, name: str, has_figure: bool) -> str:
+    method = ctx.methods[name]
+    doc = f"methods/{name}.md"
+    parts = [f"<h1>{safe.text(getattr(method, 'title', name))}</h1>", f"<p>{safe.text(getattr(method, 'summary', ''))}</p>"]
+    paper = getattr(method, "paper_id", None)
+    if paper in ctx.kb.records:
+        parts.append(f'<p>Paper: <a href="{ctx.href(doc, paper_doc(paper))}" data-paper-id="{safe.attr(paper)}">{safe.text(ctx.kb.records[paper].title)}</a></p>')
+    implementation = getattr(method, "implementation", None)
+    if implementation:
+        parts.append(f"<p>Implementation: <code>{safe.text(implementation)}</code></p>")
+    if has_figure:
+        parts.append(f'<figure><img src="../../assets/xai/{safe.attr(name)}.png" alt="{safe.attr(getattr(method, "title", name))} on the benchmark model" loading="lazy"></figure>')
+    row = (ctx.bench.get("methods") or {}).get(name)
+    if isinstance(row, dict):
+        cells = "".join(f"<tr><td>{safe.text(k)}</td><td>{safe.text(_number(v))}</td></tr>" for k, v in row.items() if k != "paper_id")
+        parts.append(f"<h2>Benchmark</h2><table><thead><tr><th>Metric</th><th>Value</th></tr></thead><tbody>{cells}</tbody></table>")
+    return f"---\ntitle: {safe.front_matter_title(getattr(method, 'title', name))}\n---\n\n<div class=\"kb-method\">" + "\n".join(parts) + "</div>\n"
+
+
+def _number(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,85 @@
+"""The built site in headless Chromium: pages load cleanly, search works, the graph draws, nothing hostile runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import MARK  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_page_has_no_errors_and_shows_the_framework(page, site_url: str, tmp_path: Path) -> None:
+    page.goto(site_url)
+    page.wait_for_load_state("load")
+    assert page.errors == []
+    boxes = page.locator(".kb-framework .kb-fw-box")
+    assert boxes.count() >= 20
+    assert page.locator('.kb-fw-box[data-area="model.layer"] .kb-fw-count').first.inner_text().strip() == "2"
+    page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+
+
+def test_area_navigation_and_facet_filter(page, site_url: str) -> None:
+    page.goto(site_url)
+    page.locator('.kb-fw-box[data-area="model.layer"] > a').first.click()
+    page.wait_for_url("**/areas/model.layer/")
+    rows = page.locator("table.kb-papers tbody tr")
+    assert rows.count() == 2
+    page.select_option('select.kb-filter[data-facet="granularity"]', "token")
+    assert page.locator("table.kb-papers tbody tr:visible").count() == 1
+    assert page.errors == []
+
+
+def test_paper_page_shows_bibtex_and_lineage(page, site_url: str) -> None:
+    page.goto(site_url + "papers/2311.16922/")
+    bibtex = page.locator("#kb-bibtex-text").inner_text()
+    assert bibtex.startswith("@misc{leng2023mitigating,")
+    assert "eprint = {2311.16922}" in bibtex
+    built_on_by = page.locator(".kb-lineage").inner_text()
+    assert "A Toy Probe of Attention" in built_on_by
+    assert page.locator('.kb-chip-area[data-area="training-inference.inference"]').count() == 1
+    assert page.errors == []
+
+
+def test_browser_search_finds_a_paraphrased_need(page, site_url: str) -> None:
+    page.goto(site_url + "search/")
+    page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
+    page.fill("#kb-search", "stop the assistant naming objects that are not in the photo by comparing against a noisy picture")
+    page.wait_for_selector("#kb-search-results a[data-paper-id]")
+    first = page.locator("#kb-search-results a[data-paper-id]").first.get_attribute("data-paper-id")
+    assert first == "2311.16922"
+    assert page.errors == []
+
+
+def test_graph_page_renders_nodes_and_opens_a_paper(page, site_url: str) -> None:
+    page.goto(site_url + "graph/")
+    page.wait_for_function("() => document.getElementById('kb-graph').dataset.nodes !== undefined", timeout=30000)
+    assert int(page.locator("#kb-graph").get_attribute("data-nodes")) == 6
+    assert page.locator("#kb-graph canvas").count() > 0
+    page.evaluate("() => window.kbGraph.getElementById('2305.10355').emit('tap')")
+    page.wait_for_url("**/papers/2305.10355/")
+    assert page.errors == []
+
+
+def test_hostile_record_executes_nothing(page, site_url: str) -> None:
+    for address in ("papers/hostile-record/", "areas/model.layer/", "papers/toy-attention-probe/", "graph/", "statistics/"):
+        page.goto(site_url + address)
+        page.wait_for_load_state("load")
+        for element in page.locator(".kb-paper *, .kb-area *").all()[:400]:
+            element.hover(timeout=200, force=True) if element.is_visible() else None
+        assert page.evaluate(f"() => window.{MARK}") is None, address
+        assert page.errors == [], address
+    page.goto(site_url + "papers/hostile-record/")
+    title = page.locator("h1.kb-paper-title").inner_text()
+    assert "<script>" in title and "onerror" in title  # shown as text, not run
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+    assert not [h for h in hrefs if h.strip().lower().startswith(("javascript:", "data:", "vbscript:"))]
+    handlers = page.evaluate("() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes].filter(a => a.name.startsWith('on')).map(a => a.name))")
+    assert handlers == []
+    page.goto(site_url + "search/")
+    page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
+    page.fill("#kb-search", "hostile probe script")
+    page.wait_for_selector('#kb-search-results a[data-paper-id="hostile-record"]')
+    assert page.evaluate(f"() => window.{MARK}") is None
