@@ -46,7 +46,7 @@ def test_paper_page_shows_bibtex_and_lineage(page, site_url: str) -> None:
 def test_browser_search_finds_a_paraphrased_need(page, site_url: str) -> None:
     page.goto(site_url + "search/")
     page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
-    page.fill("#kb-search", "stop the assistant naming objects that are not in the photo by comparing against a noisy picture")
+    page.fill("#kb-search", "decoding that subtracts what the model predicts from a distorted copy of the image")
     page.wait_for_selector("#kb-search-results a[data-paper-id]")
     first = page.locator("#kb-search-results a[data-paper-id]").first.get_attribute("data-paper-id")
     assert first == "2311.16922"
@@ -83,3 +83,13 @@ def test_hostile_record_executes_nothing(page, site_url: str) -> None:
     page.fill("#kb-search", "hostile probe script")
     page.wait_for_selector('#kb-search-results a[data-paper-id="hostile-record"]')
     assert page.evaluate(f"() => window.{MARK}") is None
+
+
+def test_browser_tokeniser_matches_python(page, site_url: str, site_root: Path) -> None:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(site_root / "build" / "search" / "static-model" / "tokenizer.json"))
+    page.goto(site_url + "search/")
+    page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
+    for text in ["Grad-CAM's heatmaps, LLaVA-1.5 & BLIP-2!", "Café naïve 注意力 tokens—pruning", "x" * 120 + " ok"]:
+        assert page.evaluate("t => window.kbSearch.tokenise(t)", text) == tokenizer.encode(text, add_special_tokens=False).ids, text
