@@ -133,3 +133,37 @@ def test_bulk_file_is_not_shipped() -> None:
         first = json.loads(handle.readline())
     assert "abstract" in first  # the format the discovery command reads
     assert not list(REPO.glob("**/arxiv-llm-papers*")), "the bulk file must not be copied into the project"
+
+
+def _bare(url: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", url).rstrip("/").casefold()
+
+
+def test_code_and_project_links_are_written_in_the_reference_text() -> None:
+    """A link is a fact: it must appear in the paper's abstract or its checking note, never be guessed."""
+    unsupported = []
+    for record in corpus():
+        row = reference().get(record.id)
+        if row is None:
+            continue
+        text = re.sub(r"\s+", "", f"{row.get('abstract') or ''} {row.get('note') or ''}").casefold()
+        text = re.sub(r"https?://(www\.)?", "", text)
+        for kind in ("code", "project"):
+            url = getattr(record.links, kind)
+            if url and _bare(url) not in text:
+                unsupported.append(f"{record.id}: links.{kind} {url}")
+    assert not unsupported, "\n".join(unsupported)
+
+
+def test_every_candidate_is_a_record_or_listed_as_excluded() -> None:
+    candidates = [json.loads(line)["arxiv_id"] for line in (SHARED / "candidates.jsonl").read_text().splitlines() if line.strip()]
+    curation = (REPO / "site" / "curation.md").read_text()
+    missing = [c for c in candidates if corpus().get(c) is None and c not in curation]
+    assert not missing, f"candidates neither curated nor listed as excluded in site/curation.md: {missing}"
+    assert sum(corpus().get(c) is not None for c in candidates) >= 0.95 * len(candidates)
+
+
+def test_every_leaf_area_holds_at_least_three_papers() -> None:
+    kb = corpus()
+    thin = {leaf: len(kb.in_area(leaf)) for leaf in kb.taxonomy.leaves() if len(kb.in_area(leaf)) < 3}
+    assert not thin, f"leaf areas with fewer than 3 papers: {thin}"
