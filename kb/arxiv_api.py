@@ -72,8 +72,11 @@ def _delay() -> float:
 
 
 def _client(timeout: float) -> arxiv.Client:
-    import arxiv
-    import requests
+    try:
+        import arxiv
+        import requests
+    except ImportError as exc:
+        raise KbError(f"`kb add` needs the arxiv extra ({exc.name} is not installed): pip install -e '.[arxiv]'") from None
 
     class _TimeoutSession(requests.Session):
         def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]

@@ -42,7 +42,10 @@ class References:
 
 
 def fetch_references(arxiv_id: str, timeout: float = DEFAULT_TIMEOUT) -> References:
-    import requests
+    try:
+        import requests
+    except ImportError:
+        raise KbError("`kb refs` needs the arxiv extra (requests is not installed): pip install -e '.[arxiv]'") from None
 
     base = api_url()
     url = f"{base}/paper/arXiv:{arxiv_id}/references"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, insert
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from kb.knowledge_base import KnowledgeBase, record_hash
@@ -152,6 +152,12 @@ def read_meta(url: str) -> dict[str, str]:
         return {}
 
 
+def is_current(project: Project) -> bool:
+    """True when the database was built from exactly the files on disk now (names, sizes, times)."""
+    meta = read_meta(project.database_url)
+    return meta.get("source_stamp") == source_stamp(project) and meta.get("schema_version") == SCHEMA_VERSION
+
+
 def build(kb: KnowledgeBase, project: Project, force: bool = False) -> BuildResult:
     """Write the database unless its fingerprint already matches the records."""
     url = project.database_url
@@ -191,11 +197,11 @@ def _fill(engine: Engine, kb: KnowledgeBase, project: Project, meta: dict[str, s
         by_model.setdefault(type(row), []).append(row)
     order = {table.name: i for i, table in enumerate(SQLModel.metadata.sorted_tables)}
     with Session(engine) as session:
-        # Without ORM relationships the unit of work does not order inserts by foreign key: do it here.
+        # Bulk inserts, parents before children: the ORM unit of work is ~10x slower for 10,000 papers
+        # and, without relationships, would not order inserts by foreign key.
         for model in sorted(by_model, key=lambda m: order[m.__tablename__]):  # type: ignore[index]
-            session.add_all(by_model[model])
-            session.flush()
-        session.add_all(Meta(key=k, value=v) for k, v in meta.items())
+            session.execute(insert(model), [row.model_dump() for row in by_model[model]])
+        session.execute(insert(Meta), [{"key": k, "value": v} for k, v in meta.items()])
         session.commit()
     engine.dispose()
 
@@ -261,8 +267,6 @@ def ensure_built(project: Project) -> Engine:
     """An engine on a database that agrees with the records, rebuilding it first when they changed."""
     from kb.loader import load
 
-    url = project.database_url
-    meta = read_meta(url)
-    if meta.get("source_stamp") != source_stamp(project) or meta.get("schema_version") != SCHEMA_VERSION:
+    if not is_current(project):
         build(load(project), project)
-    return make_engine(url)
+    return make_engine(project.database_url)

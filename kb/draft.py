@@ -79,6 +79,8 @@ def _block(key: str, value: Any) -> str:
 
 
 def _scored_list(key: str, picked: Scored, note: str, choices: Sequence[str]) -> str:
+    if not picked and "suggested" in note:
+        note = note.split("suggested")[0] + "nothing suggested; fill in what applies."
     lines = [f"{REVIEW}: {note}"] + _choices_comment(choices)
     if not picked:
         lines.append(f"{key}: []")

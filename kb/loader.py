@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +24,22 @@ from kb.taxonomy import Taxonomy, did_you_mean, load_taxonomy
 RECORD_FIELDS = tuple(Record.model_fields)
 
 
-def load(project: Project, only: Sequence[Path] | None = None) -> KnowledgeBase:
+# Reading and validating files is CPU-bound and independent per file: past this many files the work is
+# spread over worker processes (each reads the taxonomy once). Below it, process start-up costs more.
+PARALLEL_FROM = 2000
+
+
+def load(project: Project, only: Sequence[Path] | None = None, workers: int | None = None) -> KnowledgeBase:
     """Load and check everything. With `only`, report just the problems of those files (and of the
     taxonomy), still checking their citations against the whole knowledge base."""
     taxonomy = load_taxonomy(project.taxonomy_dir, display_root=project.root)
     problems: list[Problem] = []
     paths = record_paths(project, only or (), problems)
-    loaded: list[tuple[Path, yamlfile.Document, Record]] = []
-    for path in paths:
-        result = _load_file(project, path, taxonomy, problems)
-        if result is not None:
-            loaded.append((path, *result))
+    loaded: list[tuple[Path, Record]] = []
+    for path, record, found in _read_all(project, taxonomy, paths, workers):
+        problems.extend(found)
+        if record is not None:
+            loaded.append((path, record))
     # A reference to a file that exists but failed validation is not reported again as unresolved.
     stems = {path.stem for path in paths}
     records, files = _cross_check(project, loaded, problems, stems)
@@ -43,6 +51,39 @@ def load(project: Project, only: Sequence[Path] | None = None) -> KnowledgeBase:
     return KnowledgeBase(taxonomy=taxonomy, records=records, files=files)
 
 
+def _read_all(project: Project, taxonomy: Taxonomy, paths: list[Path], workers: int | None) -> Iterator[tuple[Path, Record | None, list[Problem]]]:
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count <= 1 or len(paths) < PARALLEL_FROM:
+        for path in paths:
+            _, record, found = read_record(path, taxonomy, project.shown(path))
+            yield path, record, found
+        return
+    size = -(-len(paths) // count)
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]  # contiguous, so order is kept
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker, initargs=(project,)) as pool:
+        for results in pool.map(_read_chunk, chunks):
+            yield from results
+
+
+_worker: tuple[Project, Taxonomy] | None = None
+
+
+def _init_worker(project: Project) -> None:
+    global _worker  # noqa: PLW0603 - per-process state of a worker, set once by its initializer
+    _worker = (project, load_taxonomy(project.taxonomy_dir, display_root=project.root))
+
+
+def _read_chunk(paths: list[Path]) -> list[tuple[Path, Record | None, list[Problem]]]:
+    assert _worker is not None
+    project, taxonomy = _worker
+    out = []
+    for path in paths:
+        _, record, found = read_record(path, taxonomy, project.shown(path))
+        out.append((path, record, found))
+    return out
+
+
 def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem]) -> list[Path]:
     paths: dict[Path, None] = {}
     papers = project.papers_dir.resolve()
@@ -52,7 +93,10 @@ def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem
                 paths[path] = None
             elif path.suffix == ".yml":
                 problems.append(Problem(project.shown(path), None, None, "record files end in .yaml, not .yml"))
+    taxonomy = project.taxonomy_dir.resolve()
     for path in extra:
+        if path.resolve().is_relative_to(taxonomy):
+            continue  # taxonomy files are always checked, as the taxonomy, never as records
         if not path.exists():
             problems.append(Problem(project.shown(path), None, None, "no such file"))
         elif path.is_dir():
@@ -82,14 +126,6 @@ def read_record(path: Path, taxonomy: Taxonomy, shown: str) -> tuple[yamlfile.Do
         problems.append(Problem(shown, doc.line_of(("id",)), "id", f"file name must be '{expected}.yaml' to match the id '{record.id}'"))
         return doc, None, problems
     return doc, record, problems
-
-
-def _load_file(project: Project, path: Path, taxonomy: Taxonomy, problems: list[Problem]) -> tuple[yamlfile.Document, Record] | None:
-    doc, record, found = read_record(path, taxonomy, project.shown(path))
-    problems.extend(found)
-    if doc is None or record is None:
-        return None
-    return doc, record
 
 
 def _problems_from(exc: ValidationError, doc: yamlfile.Document, shown: str) -> list[Problem]:
@@ -128,30 +164,38 @@ def normalised_title(title: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", title.casefold()).strip()
 
 
-def _cross_check(project: Project, loaded: list[tuple[Path, yamlfile.Document, Record]], problems: list[Problem], stems: set[str]) -> tuple[dict[str, Record], dict[str, Path]]:
+def _line(path: Path, loc: tuple[str | int, ...]) -> int | None:
+    """A value's line, read again from the file: only needed when a cross-record problem is reported."""
+    try:
+        return yamlfile.load(path).line_of(loc)
+    except (OSError, yamlfile.DocumentError):
+        return None
+
+
+def _cross_check(project: Project, loaded: list[tuple[Path, Record]], problems: list[Problem], stems: set[str]) -> tuple[dict[str, Record], dict[str, Path]]:
     records: dict[str, Record] = {}
     files: dict[str, Path] = {}
     titles: dict[str, str] = {}
-    for path, doc, record in loaded:
+    for path, record in loaded:
         shown = project.shown(path)
         if record.id in records:
-            problems.append(Problem(shown, doc.line_of(("id",)), "id", f"duplicate id '{record.id}', also in {project.shown(files[record.id])}"))
+            problems.append(Problem(shown, _line(path, ("id",)), "id", f"duplicate id '{record.id}', also in {project.shown(files[record.id])}"))
             continue
         for loc, title in [(("title",), record.title), *((("aliases", i), t) for i, t in enumerate(record.aliases))]:
             key = normalised_title(title)
             owner = titles.setdefault(key, record.id)
             if owner != record.id:
-                problems.append(Problem(shown, doc.line_of(loc), format_field(loc), f"same title as record '{owner}' ({project.shown(files[owner])})"))
+                problems.append(Problem(shown, _line(path, loc), format_field(loc), f"same title as record '{owner}' ({project.shown(files[owner])})"))
         records[record.id] = record
         files[record.id] = path
-    for path, doc, record in loaded:
+    for path, record in loaded:
         if files.get(record.id) != path:
             continue
         shown = project.shown(path)
         for i, cited in enumerate(record.cites):
             if cited not in records and identifier.file_stem(cited) not in stems:
-                problems.append(Problem(shown, doc.line_of(("cites", i)), f"cites[{i}]", f"'{cited}' is not a record in papers/{did_you_mean(cited, records)}"))
+                problems.append(Problem(shown, _line(path, ("cites", i)), f"cites[{i}]", f"'{cited}' is not a record in papers/{did_you_mean(cited, records)}"))
         for i, edge in enumerate(record.builds_on):
             if edge.id not in records and identifier.file_stem(edge.id) not in stems:
-                problems.append(Problem(shown, doc.line_of(("builds_on", i, "id")), f"builds_on[{i}].id", f"'{edge.id}' is not a record in papers/{did_you_mean(edge.id, records)}"))
+                problems.append(Problem(shown, _line(path, ("builds_on", i, "id")), f"builds_on[{i}].id", f"'{edge.id}' is not a record in papers/{did_you_mean(edge.id, records)}"))
     return records, files

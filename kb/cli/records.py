@@ -52,6 +52,10 @@ def build(ctx: click.Context, force: bool) -> None:
 
     project = project_of(ctx)
     started = time.perf_counter()
+    if not force and db.is_current(project):
+        # The last build succeeded on exactly these files, so they are valid and the database agrees.
+        click.echo(f"up to date: {_shown_url(project.database_url, project.root)} ({time.perf_counter() - started:.2f} s)")
+        return
     result = db.build(load(project), project, force=force)
     state = "built" if result.changed else "up to date"
     click.echo(f"{state}: {result.papers} papers in {_shown_url(result.target, project.root)} ({time.perf_counter() - started:.2f} s)")

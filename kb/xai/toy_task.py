@@ -29,7 +29,8 @@ PAD, BOS, IMAGE, COLOUR_WORD, OF_WORD, CELL_WORD, QUESTION_MARK, MASK = range(8)
 FIRST_CELL = 8
 FIRST_ANSWER = FIRST_CELL + GRID * GRID
 VOCAB_SIZE = FIRST_ANSWER + len(PALETTE)
-TEXT_AFTER_IMAGE = 5  # "colour of cell <k> ?"
+# The cell name comes last, where the answer is read: one attention hop from it to its patch solves the task.
+TEXT_AFTER_IMAGE = 3  # "colour cell <k>"
 IMAGE_TOKENS = GRID * GRID
 SEQUENCE = 1 + IMAGE_TOKENS + TEXT_AFTER_IMAGE
 CHANCE = 1.0 / len(PALETTE)
@@ -70,7 +71,7 @@ class Batch:
     @property
     def cell_token_position(self) -> int:
         """Where the deciding text token (the cell's name) sits in the sequence."""
-        return 1 + IMAGE_TOKENS + 3
+        return SEQUENCE - 1
 
 
 def render(colours: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -88,8 +89,8 @@ def sample(n: int, seed: int) -> Batch:
     ids = torch.empty(n, SEQUENCE, dtype=torch.long)
     ids[:, 0] = BOS
     ids[:, 1 : 1 + IMAGE_TOKENS] = IMAGE
-    ids[:, 1 + IMAGE_TOKENS :] = torch.tensor([COLOUR_WORD, OF_WORD, CELL_WORD, 0, QUESTION_MARK])
-    ids[:, 1 + IMAGE_TOKENS + 3] = FIRST_CELL + cell
+    ids[:, 1 + IMAGE_TOKENS :] = torch.tensor([COLOUR_WORD, CELL_WORD, 0])
+    ids[:, -1] = FIRST_CELL + cell
     answer = FIRST_ANSWER + colours.gather(1, cell[:, None]).squeeze(1)
     return Batch(ids, render(colours, generator), colours, cell, answer)
 

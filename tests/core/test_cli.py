@@ -46,7 +46,7 @@ def test_build_list_and_show(toy_root: Path, run_kb: RunKb) -> None:
     built = run_kb("build", cwd=toy_root)
     assert built.returncode == 0 and built.stdout.startswith("built: 5 papers in build/kb.sqlite")
     again = run_kb("build", cwd=toy_root)
-    assert again.stdout.startswith("up to date: 5 papers")
+    assert again.stdout.startswith("up to date: build/kb.sqlite")
 
     listed = run_kb("list", "--area", "model", "--json", cwd=toy_root)
     assert [p["id"] for p in json.loads(listed.stdout)] == ["2410.04819", "toy-attention-probe"]
@@ -90,3 +90,8 @@ def test_stats_counts_areas_with_descendants(toy_root: Path, run_kb: RunKb) -> N
     assert data["papers"]["total"] == 5
     assert data["area"]["model"] == 2 and data["area"]["model.token"] == 1
     assert data["modality"]["audio"] == 2
+
+
+def test_validate_accepts_taxonomy_paths_from_a_hook(toy_root: Path, run_kb: RunKb) -> None:
+    result = run_kb("validate", "taxonomy/areas.yaml", cwd=toy_root)
+    assert result.returncode == 0, result.stderr

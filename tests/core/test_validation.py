@@ -163,3 +163,17 @@ def test_only_reports_the_given_files_but_resolves_against_all(toy_root: Path) -
     with pytest.raises(ValidationFailed) as caught:
         load(Project(toy_root), only=[toy_root / "papers" / "2401.00001.yaml"])
     assert [p.field for p in caught.value.problems] == ["year"]
+
+
+def test_parallel_loading_gives_the_same_knowledge_base_and_problems(toy_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kb.loader
+
+    serial = load(Project(toy_root), workers=1)
+    monkeypatch.setattr(kb.loader, "PARALLEL_FROM", 1)
+    parallel = load(Project(toy_root), workers=2)
+    assert list(parallel.records) == list(serial.records)
+    assert parallel.records == serial.records
+    problems_for(toy_root, GOOD.replace("year: 2024", "year: 1066"))
+    with pytest.raises(ValidationFailed) as caught:
+        load(Project(toy_root), workers=2)
+    assert [(p.line, p.field) for p in caught.value.problems] == [(4, "year")]

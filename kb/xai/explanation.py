@@ -1,0 +1,51 @@
+"""The one shape contract every method returns: scores over image patches and over text tokens.
+
+The verb is `method.explain(adapter, inputs, target=None) -> Explanation` (in the spirit of Captum's
+`attribute`): one example in, one explanation out. Higher means "more responsible for `target`".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+
+@dataclass(frozen=True)
+class Explanation:
+    method: str
+    target: int  # the token id whose score is explained
+    image: torch.Tensor | None  # (rows, cols): one score per image token, laid out as the image grid
+    text: torch.Tensor | None  # (n,): one score per text token of the prompt
+    text_positions: torch.Tensor | None = None  # (n,): where those text tokens sit in the sequence
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.image is not None and self.image.dim() != 2:
+            raise ValueError(f"{self.method}: image scores must be (rows, cols), got {tuple(self.image.shape)}")
+        if self.text is not None:
+            if self.text.dim() != 1:
+                raise ValueError(f"{self.method}: text scores must be (n,), got {tuple(self.text.shape)}")
+            if self.text_positions is None or self.text_positions.shape != self.text.shape:
+                raise ValueError(f"{self.method}: text scores need one sequence position each")
+
+    @property
+    def image_flat(self) -> torch.Tensor:
+        if self.image is None:
+            raise ValueError(f"{self.method} gives no image scores")
+        return self.image.reshape(-1)
+
+    def image_share(self) -> float | None:
+        """The image's share of the absolute attribution (MM-SHAP's modality contribution when the scores are Shapley values)."""
+        if self.image is None or self.text is None:
+            return None
+        image, text = float(self.image.abs().sum()), float(self.text.abs().sum())
+        return image / (image + text) if image + text > 0 else None
+
+
+class Method(Protocol):
+    name: str
+    paper_id: str
+
+    def explain(self, adapter: Any, inputs: dict[str, torch.Tensor], target: int | None = None) -> Explanation: ...
