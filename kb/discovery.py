@@ -1,32 +1,38 @@
 """Finding papers that belong in the knowledge base in a bulk arXiv metadata file.
 
-Every paper (title + abstract) is encoded with the static model (no torch; thousands a second). Its score
-mixes two signals, both computed against the records:
-- topicality: similarity to the direction that separates the records from the bulk file as a whole
-  (mean record vector minus mean bulk vector, a Rocchio classifier), rescaled to [0, 1] over the file;
-- neighbourhood: mean similarity to its NEIGHBOURS nearest records, rescaled the same way.
-A paper already in the knowledge base is marked `known`, and its own record is left out of its
-neighbours, so its rank says how well the method would have found it. The suggested area is the
-weighted vote of the nearest records.
+The score is a naive-Bayes log-odds that a paper's words come from the records rather than from the
+bulk file as a whole (positive-unlabelled learning: the bulk file is mostly other work). Each distinct
+stemmed word of the title and abstract adds log(P(word | records) / P(word | bulk)), with P(word |
+records) Dirichlet-smoothed towards P(word | bulk) (prior weight MU) so that words the records never use
+count slightly against a paper instead of for it. A paper already in the knowledge base is marked
+`known` and its own record is left out of the counts, so its rank says whether discovery would have
+found it. The suggested area is the best one `kb suggest` gives from the title and abstract (computed
+for the best AREA_RANKS papers).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections import defaultdict
+import math
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kb.errors import KbError
 from kb.identifier import normalise_arxiv
 from kb.knowledge_base import KnowledgeBase
 from kb.project import Project
 
-NEIGHBOURS = 5
-TOPIC_WEIGHT = 0.5
-BATCH = 2048
+if TYPE_CHECKING:
+    import numpy as np
+
+    from kb.index import SearchIndex
+    
+MU = 1000.0
+AREA_RANKS = 1000
 
 
 @dataclass(frozen=True)
@@ -68,43 +74,48 @@ def discover(project: Project, kb: KnowledgeBase, path: Path) -> list[Candidate]
     import numpy as np
 
     from kb.index import ensure_index
-    from kb.static_model import encoder, static_model_dir
+    from kb.lexical import tokenize
 
     index = ensure_index(project, kb)
-    model = encoder(static_model_dir(project))
     rows = list(read_bulk(path))
     if not rows:
         return []
-    records = index.static_vectors()
-    vectors = np.concatenate([model.encode([f"{t}. {a}" for _, t, a in rows[i:i + BATCH]]) for i in range(0, len(rows), BATCH)])
     position = {pid: i for i, pid in enumerate(index.ids)}
     own = np.array([position.get(_plain_id(pid), -1) for pid, _, _ in rows])
+    words = [set(tokenize(f"{t}. {a}")) for _, t, a in rows]
+    record_words = [set(tokenize(d.text)) for d in index.documents]
+    in_records: Counter[str] = Counter()
+    for found in record_words:
+        in_records.update(found)
+    in_bulk: Counter[str] = Counter()
+    for found in words:
+        in_bulk.update(found)
+    records, bulk = len(record_words), len(words)
+    score = np.zeros(bulk)
+    for i, found in enumerate(words):
+        mine = record_words[own[i]] if own[i] >= 0 else set()
+        total = 0.0
+        for word in found:
+            background = (in_bulk[word] + 0.5) / (bulk + 1)
+            count = in_records.get(word, 0) - (word in mine)
+            total += math.log((count + MU * background) / (records - bool(mine) + MU) / background)
+        score[i] = total
+    order = np.argsort(-score, kind="stable")
+    areas = _areas(project, kb, index, rows, own, [int(i) for i in order[:AREA_RANKS]])
+    return [Candidate(rows[i][0], rows[i][1], round(float(score[i]), 3), areas.get(int(i), ""), bool(own[i] >= 0)) for i in order]
 
-    direction = records.mean(axis=0) - vectors.mean(axis=0) if len(records) else np.zeros(vectors.shape[1], dtype=np.float32)
-    topical = _rescale(vectors @ direction)
-    if len(records):
-        similarity = vectors @ records.T
-        known_rows = np.nonzero(own >= 0)[0]
-        similarity[known_rows, own[known_rows]] = -1.0  # a paper must not be found through its own record
-        take = min(NEIGHBOURS, len(records))
-        nearest = np.argpartition(-similarity, take - 1, axis=1)[:, :take]
-        near_scores = np.take_along_axis(similarity, nearest, axis=1)
-        neighbourhood = _rescale(near_scores.mean(axis=1))
-    else:
-        nearest = np.zeros((len(rows), 0), dtype=int)
-        near_scores = np.zeros((len(rows), 0))
-        neighbourhood = np.zeros(len(rows))
-    score = TOPIC_WEIGHT * topical + (1 - TOPIC_WEIGHT) * neighbourhood
-    documents = index.documents
-    out = []
-    for i in np.argsort(-score, kind="stable"):
-        votes: dict[str, float] = defaultdict(float)
-        for j, s in zip(nearest[i], near_scores[i], strict=True):
-            for area in documents[j].areas:
-                votes[area] += max(float(s), 0.0)
-        area = max(votes, key=lambda a: votes[a]) if votes else ""
-        pid, title, _ = rows[i]
-        out.append(Candidate(pid, title, round(float(score[i]), 4), area, bool(own[i] >= 0)))
+
+def _areas(project: Project, kb: KnowledgeBase, index: SearchIndex, rows: list[tuple[str, str, str]], own: np.ndarray, which: list[int]) -> dict[int, str]:
+    """The best area `kb suggest` gives each of these papers (its own record left out)."""
+    from kb.search import Searcher
+    from kb.suggestion import suggest_with
+
+    searcher = Searcher(project, index)
+    out = {}
+    for i in which:
+        exclude = index.documents[own[i]].id if own[i] >= 0 else None
+        areas = suggest_with(searcher, kb, rows[i][1], rows[i][2], exclude=exclude).areas
+        out[i] = areas[0][0] if areas else ""
     return out
 
 
@@ -113,11 +124,3 @@ def _plain_id(arxiv_id: str) -> str:
         return normalise_arxiv(arxiv_id)
     except (KbError, ValueError):
         return arxiv_id
-
-
-def _rescale(values: object) -> object:
-    import numpy as np
-
-    array = np.asarray(values, dtype=np.float64)
-    low, high = float(array.min()), float(array.max())
-    return (array - low) / (high - low) if high > low else np.zeros_like(array)

@@ -11,11 +11,13 @@ import hashlib
 import io
 import json
 import os
+import sys
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.errors import KbError
 from kb.static_model import model_source_dir
 
 if TYPE_CHECKING:
@@ -30,8 +32,11 @@ def load_transformer() -> Any:
     """The all-MiniLM-L6-v2 sentence-transformer from the wheel, offline (imports torch: ~6 s)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
-    from sentence_transformers import SentenceTransformer
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise KbError(f"embedding needs the search extra (pip install 'mllm-xai-kb[search]'): {exc}") from exc
 
     torch.set_num_threads(THREADS)
     return SentenceTransformer(str(model_source_dir()), device="cpu")
@@ -60,6 +65,7 @@ class EmbeddingCache:
         self.folder = folder
         self.vectors: dict[str, np.ndarray] = {}
         self.discarded = False
+        self.computed = 0  # texts embedded by the last `embed` call
         self._load()
 
     @property
@@ -99,7 +105,11 @@ class EmbeddingCache:
         for h, t in zip(hashes, texts, strict=True):
             if h not in self.vectors:
                 missing.setdefault(h, t)
+        self.computed = len(missing)
         if missing:
+            if progress:
+                # Loading torch takes seconds: say why the command pauses.
+                sys.stderr.write(f"embedding {len(missing)} new or changed text(s) with the sentence-transformer...\n")
             fresh = encode_dense(list(missing.values()), progress=progress)
             self.vectors.update(zip(missing, fresh, strict=True))
         if missing or self.discarded:

@@ -1,8 +1,9 @@
 """The search index on disk: one document per record, its static vectors in faiss, aligned ids, checks.
 
 Layout of `build/search/index/`: `meta.json` (written last, atomically) names content-addressed faiss
-files (`static-<sha>.faiss`, `dense-<sha>.faiss`) and holds their sha256, the aligned id list, the text
-and facets of every document, the records' fingerprint and the cheap source stamp. A reader trusts the
+files (`static-<sha>.faiss`: static-model vectors; `dense-<sha>.faiss`: sentence-transformer vectors from
+the per-text cache) and holds their sha256, the aligned id list, the text and facets of every document,
+the records' fingerprint, the static model's hash and the cheap source stamp. A reader trusts the
 index only when the stamp matches the files on disk (or the records' fingerprint matches after loading
 them) and every checksum matches; otherwise the index is rebuilt. A search never runs on stale vectors.
 """
@@ -16,16 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb.knowledge_base import KnowledgeBase
 from kb.project import Project, source_stamp
-from kb.records import Record
-from kb.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
     import faiss
     import numpy as np
 
-FORMAT = 2
+    from kb.knowledge_base import KnowledgeBase
+    from kb.records import Record
+    from kb.taxonomy import Taxonomy
+
+FORMAT = 3
 
 
 def index_dir(project: Project) -> Path:
@@ -70,8 +72,10 @@ class SearchIndex:
     documents: list[Document]
     fingerprint: str
     static: Any  # faiss.Index over the static vectors, rows aligned with `documents`
+    dense: Any  # faiss.Index over the sentence-transformer vectors, same rows
     area_ancestors: dict[str, list[str]] = field(default_factory=dict)
     vocabulary: dict[str, dict[str, str]] = field(default_factory=dict)
+    model_dir: Path | None = None  # the static model the vectors were made with, checked by ensure_index
     _bm25: Any = None
 
     @property
@@ -80,6 +84,9 @@ class SearchIndex:
 
     def static_vectors(self) -> np.ndarray:
         return self.static.reconstruct_n(0, self.static.ntotal)
+
+    def dense_vectors(self) -> np.ndarray:
+        return self.dense.reconstruct_n(0, self.dense.ntotal)
 
     @property
     def bm25(self) -> Any:
@@ -90,60 +97,73 @@ class SearchIndex:
         return self._bm25
 
 
-def ensure_index(project: Project, kb: KnowledgeBase | None = None) -> SearchIndex:
+def ensure_index(project: Project, kb: KnowledgeBase | None = None, progress: bool = False) -> SearchIndex:
     """The current index, rebuilt first when the records, taxonomy or static model changed or a file is bad."""
-    from kb.static_model import source_hash, static_model_dir
+    from kb.static_model import model_hash, static_model_dir
 
-    model_dir = static_model_dir(project)
     folder = index_dir(project)
     meta = _read_meta(folder)
     stamp = source_stamp(project)
-    if meta is not None and meta.get("model") == source_hash():
-        if meta.get("stamp") == stamp and kb is None:
+    if meta is not None and kb is None and meta.get("stamp") == stamp:
+        # Fast path of a cold query: nothing on disk changed since the index was built.
+        model_dir = static_model_dir(project)
+        if meta.get("model") == model_hash(model_dir):
             index = _open(folder, meta)
             if index is not None:
-                return index
-        if kb is None:
-            from kb.loader import load
-
-            kb = load(project)
-        if meta.get("fingerprint") == kb.fingerprint():
-            index = _open(folder, meta)
-            if index is not None:
-                if meta.get("stamp") != stamp:
-                    meta["stamp"] = stamp
-                    _write_atomic(folder / "meta.json", json.dumps(meta).encode())
+                index.model_dir = model_dir
                 return index
     if kb is None:
         from kb.loader import load
 
         kb = load(project)
-    return build_index(project, kb, model_dir, stamp)
+    model_dir = static_model_dir(project, kb)
+    if meta is not None and meta.get("fingerprint") == kb.fingerprint() and meta.get("model") == model_hash(model_dir):
+        index = _open(folder, meta)
+        if index is not None:
+            if meta.get("stamp") != stamp:
+                meta["stamp"] = stamp
+                _write_atomic(folder / "meta.json", json.dumps(meta).encode())
+            index.model_dir = model_dir
+            return index
+    return build_index(project, kb, model_dir, stamp, progress)
 
 
-def build_index(project: Project, kb: KnowledgeBase, model_dir: Path, stamp: str) -> SearchIndex:
-    import faiss
-    import numpy as np
-
-    from kb.static_model import encoder, source_hash
+def build_index(project: Project, kb: KnowledgeBase, model_dir: Path, stamp: str, progress: bool = False) -> SearchIndex:
+    """Static vectors (numpy) and sentence-transformer vectors (torch, only for texts not in the cache)."""
+    from kb.embedding import EmbeddingCache
+    from kb.static_model import encoder, model_hash
 
     folder = index_dir(project)
     folder.mkdir(parents=True, exist_ok=True)
     documents = [Document.of(r, kb.taxonomy) for r in sorted(kb, key=lambda r: r.id)]
-    vectors = encoder(model_dir).encode([d.text for d in documents])
-    static = faiss.IndexFlatIP(vectors.shape[1])
-    static.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    name, digest = _save_faiss(folder, "static", static)
+    texts = [d.text for d in documents]
+    static = _flat(encoder(model_dir).encode(texts), 384)
+    dense = _flat(EmbeddingCache(project.build_dir / "search" / "embeddings").embed(texts, progress=progress), 384)
+    static_file, static_sha = _save_faiss(folder, "static", static)
+    dense_file, dense_sha = _save_faiss(folder, "dense", dense)
     meta = {
-        "format": FORMAT, "model": source_hash(), "fingerprint": kb.fingerprint(), "stamp": stamp,
-        "static": {"file": name, "sha256": digest},
+        "format": FORMAT, "model": model_hash(model_dir), "fingerprint": kb.fingerprint(), "stamp": stamp,
+        "static": {"file": static_file, "sha256": static_sha},
+        "dense": {"file": dense_file, "sha256": dense_sha},
         "documents": [d.__dict__ for d in documents],
         "area_ancestors": {a: kb.taxonomy.ancestors(a) for a in kb.taxonomy.areas},
         "vocabulary": vocabulary(kb.taxonomy),
     }
     _write_atomic(folder / "meta.json", json.dumps(meta).encode())
-    _prune(folder, {name})
-    return SearchIndex(folder, documents, meta["fingerprint"], static, meta["area_ancestors"], meta["vocabulary"])
+    for path in folder.glob("*.faiss"):
+        if path.name not in (static_file, dense_file):
+            path.unlink(missing_ok=True)
+    return SearchIndex(folder, documents, meta["fingerprint"], static, dense, meta["area_ancestors"], meta["vocabulary"], model_dir)
+
+
+def _flat(vectors: np.ndarray, dimensions: int) -> Any:
+    import faiss
+    import numpy as np
+
+    index = faiss.IndexFlatIP(vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else dimensions)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
 
 
 def vocabulary(taxonomy: Taxonomy) -> dict[str, dict[str, str]]:
@@ -154,37 +174,6 @@ def vocabulary(taxonomy: Taxonomy) -> dict[str, dict[str, str]]:
     for facet in ("granularity", "modality", "contribution"):
         out[facet] = {t.id: f"{t.name}: {t.description}" for t in taxonomy.facets[facet].values()}
     return out
-
-
-def dense_index(project: Project, index: SearchIndex, progress: bool = False) -> Any:
-    """A faiss index of the real sentence-transformer vectors of the same documents (imports torch).
-
-    Saved next to the static index with its own checksum; vectors come from the per-text cache, so a
-    change to one record embeds one text again."""
-    import faiss
-    import numpy as np
-
-    from kb.embedding import EmbeddingCache
-
-    meta = _read_meta(index.folder) or {}
-    entry = meta.get("dense") or {}
-    if entry.get("fingerprint") == index.fingerprint:
-        loaded = _load_faiss(index.folder / entry.get("file", ""), entry.get("sha256", ""))
-        if loaded is not None and loaded.ntotal == len(index.documents):
-            return loaded
-    cache = EmbeddingCache(project.build_dir / "search" / "embeddings")
-    vectors = cache.embed([d.text for d in index.documents], progress=progress)
-    dense = faiss.IndexFlatIP(384)
-    if len(vectors):
-        dense.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    name, digest = _save_faiss(index.folder, "dense", dense)
-    if meta.get("fingerprint") == index.fingerprint:
-        old = meta.get("dense", {}).get("file")
-        meta["dense"] = {"file": name, "sha256": digest, "fingerprint": index.fingerprint}
-        _write_atomic(index.folder / "meta.json", json.dumps(meta).encode())
-        if old and old != name:
-            _prune(index.folder, {meta["static"]["file"], name})
-    return dense
 
 
 def _read_meta(folder: Path) -> dict[str, Any] | None:
@@ -201,11 +190,13 @@ def _open(folder: Path, meta: dict[str, Any]) -> SearchIndex | None:
     try:
         documents = [Document(**d) for d in meta["documents"]]
         static = _load_faiss(folder / meta["static"]["file"], meta["static"]["sha256"])
+        dense = _load_faiss(folder / meta["dense"]["file"], meta["dense"]["sha256"])
+        ancestors, words = meta["area_ancestors"], meta["vocabulary"]
     except (KeyError, TypeError):
         return None
-    if static is None or static.ntotal != len(documents):
+    if static is None or dense is None or static.ntotal != len(documents) or dense.ntotal != len(documents):
         return None
-    return SearchIndex(folder, documents, meta["fingerprint"], static, meta.get("area_ancestors", {}), meta.get("vocabulary", {}))
+    return SearchIndex(folder, documents, meta["fingerprint"], static, dense, ancestors, words)
 
 
 def _save_faiss(folder: Path, kind: str, index: faiss.Index) -> tuple[str, str]:
@@ -233,14 +224,6 @@ def _load_faiss(path: Path, sha256: str) -> Any:
         return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
     except RuntimeError:
         return None
-
-
-def _prune(folder: Path, keep: set[str]) -> None:
-    meta = _read_meta(folder) or {}
-    keep = keep | {meta.get("dense", {}).get("file", "")}
-    for path in folder.glob("*.faiss"):
-        if path.name not in keep:
-            path.unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -4,9 +4,11 @@ Rankers (all score every document; filters then keep the allowed ones):
 - `bm25`: lexical BM25 over the indexed document text (`kb.index.document_text`);
 - `dense`: the real sentence-transformer on query and documents (imports torch; the baseline);
 - `static`: the distilled static model on query and documents (no torch);
-- `hybrid` (shipped): a weighted sum of max-normalised BM25 and rescaled static similarity, where the
-  query is first expanded with the names of the taxonomy terms (method families, areas, facets) it is
-  closest to, so "neurons that fire only for images" also matches papers labelled *Neuron analysis*.
+- `hybrid` (shipped, no torch at query time): 0.7 x BM25 + 0.2 x similarity of the static query vector
+  to the documents' sentence-transformer vectors + 0.1 x static-to-static similarity, each rescaled so
+  the best document scores 1. The query is first expanded with the name of the taxonomy term (method
+  family, leaf area, granularity) that stands out as closest to it in meaning, so "neurons that fire only for images" also
+  matches papers labelled *Neuron analysis*.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from kb.errors import KbError
 from kb.index import SearchIndex, ensure_index
 from kb.project import Project
-from kb.taxonomy import did_you_mean
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
 RANKERS = ("hybrid", "bm25", "static", "dense")
 MAX_QUERY_CHARS = 2000
 # Fusion settings, tuned on tests/search/data/needs.yaml only (see benchmarks/search_quality.py).
-LEXICAL_WEIGHT = 0.5
-EXPANSION_THRESHOLD = 0.55
-EXPANSION_TERMS = 2
+LEXICAL_WEIGHT = 0.7
+DENSE_WEIGHT = 0.2
+EXPANSION_Z = 2.5
+EXPANSION_TERMS = 1
 EXPANDED_FACETS = ("method_family", "area", "granularity")
 
 
@@ -65,68 +67,74 @@ def parse_years(text: str) -> tuple[int, int]:
 class Searcher:
     """Holds an index and its encoders in memory so that repeated queries take milliseconds."""
 
-    def __init__(self, project: Project, index: SearchIndex | None = None) -> None:
+    def __init__(self, project: Project, index: SearchIndex | None = None, progress: bool = False) -> None:
         from kb.static_model import encoder, static_model_dir
 
         self.project = project
-        self.index = index or ensure_index(project)
-        self.encoder = encoder(static_model_dir(project))
+        self.index = index or ensure_index(project, progress=progress)
+        self.encoder = encoder(self.index.model_dir or static_model_dir(project))
         self._static = self.index.static_vectors()
-        self._dense: Any = None
+        self._dense = self.index.dense_vectors()
         self._terms: tuple[list[str], np.ndarray] | None = None
 
     # -- rankers ---------------------------------------------------------------------------------
     def scores(self, query: str, ranker: str = "hybrid") -> np.ndarray:
         import numpy as np
 
+        if ranker not in RANKERS:
+            raise KbError(f"unknown ranker '{ranker}'{_hint(ranker, RANKERS)}")
+        if not self.index.documents:
+            return np.zeros(0, dtype=np.float32)
         if ranker == "bm25":
             return self.index.bm25.scores(query)
         if ranker == "static":
             return self._static @ self.encoder.encode([query])[0]
         if ranker == "dense":
             from kb.embedding import encode_dense
-            from kb.index import dense_index
 
-            if self._dense is None:
-                self._dense = dense_index(self.project, self.index).reconstruct_n(0, len(self.index.documents))
             return np.asarray(self._dense @ encode_dense([query])[0])
-        if ranker == "hybrid":
-            return self._hybrid(query)
-        raise KbError(f"unknown ranker '{ranker}'{did_you_mean(ranker, RANKERS)}")
+        return self._hybrid(query)
 
     def _hybrid(self, query: str) -> np.ndarray:
         import numpy as np
 
         vector = self.encoder.encode([query])[0]
-        expanded = " ".join([query, *self.expansion(vector)])
-        lexical = self.index.bm25.scores(expanded)
-        semantic = self._static @ self.encoder.encode([expanded])[0]
+        lexical = self.index.bm25.scores(query)
         if not vector.any() and not lexical.any():
             return np.zeros(len(self.index.documents), dtype=np.float32)
-        top = lexical.max()
-        lexical = lexical / top if top > 0 else lexical
-        # Cosines of unrelated texts are not zero: rescale so the median document scores 0 and the best 1.
-        low, high = float(np.median(semantic)), float(semantic.max())
-        semantic = np.clip((semantic - low) / (high - low), 0, None) if high > low else np.zeros_like(semantic)
-        return LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * semantic
+        expanded = " ".join([query, *self.expansion(vector)])
+        lexical = _to_unit(self.index.bm25.scores(expanded), around_median=False)
+        # The static query vector lives in the transformer's output space, so it is compared with the
+        # documents' real sentence-transformer vectors (computed once per record at index time) ...
+        semantic = _to_unit(self._dense @ self.encoder.encode([expanded])[0])
+        # ... and, with a small weight, with the documents' static vectors (same tokens, same weights).
+        static = _to_unit(self._static @ vector)
+        return LEXICAL_WEIGHT * lexical + DENSE_WEIGHT * semantic + (1 - LEXICAL_WEIGHT - DENSE_WEIGHT) * static
 
     def expansion(self, vector: np.ndarray) -> list[str]:
-        """Names of the taxonomy terms closest in meaning to the query, when close enough."""
+        """The name of the taxonomy term closest in meaning to the query, when it stands out: its
+        similarity must be EXPANSION_Z standard deviations above the mean over all terms (static
+        similarities are all high, so an absolute threshold would expand every query)."""
         import numpy as np
 
         if self._terms is None:
+            parents = {p for chain in self.index.area_ancestors.values() for p in chain}
             names, texts = [], []
             for facet in EXPANDED_FACETS:
-                for text in self.index.vocabulary.get(facet, {}).values():
+                for term, text in self.index.vocabulary.get(facet, {}).items():
+                    if facet == "area" and term in parents:
+                        continue  # broad areas ("Model", "Data") match everything and say nothing
                     names.append(text.partition(":")[0])
                     texts.append(text)
             self._terms = (names, self.encoder.encode(texts) if texts else np.zeros((0, len(vector)), dtype=np.float32))
         names, vectors = self._terms
-        if not vector.any() or not names:
+        if not vector.any() or len(names) < 2:
             return []
         similarity = vectors @ vector
-        best = np.argsort(-similarity)[:EXPANSION_TERMS]
-        return [names[i] for i in best if similarity[i] >= EXPANSION_THRESHOLD]
+        spread = float(similarity.std())
+        z = (similarity - similarity.mean()) / spread if spread > 0 else np.zeros_like(similarity)
+        best = np.argsort(-z)[:EXPANSION_TERMS]
+        return [names[i] for i in best if z[i] >= EXPANSION_Z]
 
     # -- the search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters | None = None, ranker: str = "hybrid") -> list[Hit]:
@@ -152,7 +160,6 @@ class Searcher:
 
         docs = self.index.documents
         mask = np.ones(len(docs), dtype=bool)
-        vocabulary = self.index.vocabulary
         if filters.area is not None:
             area = self._term("area", filters.area)
             mask &= [any(a == area or area in self.index.area_ancestors.get(a, []) for a in d.areas) for d in docs]
@@ -165,7 +172,6 @@ class Searcher:
         if filters.contribution is not None:
             contribution = self._term("contribution", filters.contribution)
             mask &= [d.contribution == contribution for d in docs]
-        del vocabulary
         return mask
 
     def _term(self, facet: str, value: str) -> str:
@@ -175,11 +181,30 @@ class Searcher:
         by_name = {text.partition(":")[0].casefold(): term for term, text in terms.items()}
         if value.casefold() in by_name:
             return by_name[value.casefold()]
-        raise KbError(f"unknown {facet.replace('_', ' ')} '{value}'{did_you_mean(value, terms)}; one of: {', '.join(terms)}")
+        raise KbError(f"unknown {facet.replace('_', ' ')} '{value}'{_hint(value, terms)}; one of: {', '.join(terms)}")
+
+
+def _hint(value: str, choices: object) -> str:
+    from kb.taxonomy import did_you_mean  # pydantic is not needed on the happy path of a cold query
+
+    return did_you_mean(value, choices)  # type: ignore[arg-type]
+
+
+def _to_unit(scores: np.ndarray, around_median: bool = True) -> np.ndarray:
+    """Best document 1; the rest relative to it. Cosines of unrelated texts are not zero, so for them
+    the median document is moved to 0 (and those below it clipped)."""
+    import numpy as np
+
+    low = float(np.median(scores)) if around_median else 0.0
+    high = float(scores.max()) if len(scores) else 0.0
+    if high <= low:
+        return np.zeros_like(scores)
+    return np.clip((scores - low) / (high - low), 0, None)
 
 
 @lru_cache(maxsize=2)
 def searcher(project: Project) -> Searcher:
+    """One warm Searcher per knowledge base for long-running callers (it does not notice later edits)."""
     return Searcher(project)
 
 
@@ -196,13 +221,11 @@ def related_all(project: Project, k: int = 5) -> dict[str, list[tuple[str, float
     changed records are embedded again (the first run embeds everything, ~20 records a second)."""
     import numpy as np
 
-    from kb.index import dense_index
-
-    index = ensure_index(project)
+    index = ensure_index(project, progress=True)
     ids = index.ids
     if not ids:
         return {}
-    vectors = dense_index(project, index, progress=True).reconstruct_n(0, len(ids))
+    vectors = index.dense_vectors()
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, -np.inf)
     out: dict[str, list[tuple[str, float]]] = {}
@@ -223,5 +246,5 @@ def related(project: Project, paper_id: str, k: int = 5) -> list[tuple[str, floa
         except ValueError:
             pass
     if wanted not in index.ids:
-        raise KbError(f"no record '{paper_id}' in papers/{did_you_mean(paper_id, index.ids)}")
+        raise KbError(f"no record '{paper_id}' in papers/{_hint(paper_id, index.ids)}")
     return related_all(project, k)[wanted]

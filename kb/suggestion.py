@@ -1,7 +1,8 @@
 """Suggested taxonomy areas and facet values for a new paper, from its nearest records.
 
 The title and abstract are ranked against the records with the shipped hybrid ranker (no torch); the
-NEIGHBOURS best records vote for their labels, each vote weighted by the record's score. Models named in
+NEIGHBOURS best records vote for their labels, each vote weighted by the record's score to the power
+SHARPNESS (so the closest records dominate). Models named in
 the text (any alias in taxonomy/models.yaml) are added with full confidence. Scores are in [0, 1]: the
 share of the neighbours' weight that carries the label.
 """
@@ -17,7 +18,8 @@ from kb.project import Project
 from kb.records import Record
 from kb.taxonomy import model_key
 
-NEIGHBOURS = 8
+NEIGHBOURS = 10
+SHARPNESS = 4
 FACETS = ("granularity", "modalities", "contribution", "method_family", "models_studied")
 
 
@@ -51,7 +53,7 @@ def suggest_with(searcher: object, kb: KnowledgeBase, title: str, abstract: str,
     votes: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     total = 0.0
     for i in order:
-        weight = max(float(scores[i]), 1e-6)
+        weight = max(float(scores[i]), 1e-6) ** SHARPNESS
         total += weight
         for name, values in _labels(kb.records[ids[i]]).items():
             for value in values:

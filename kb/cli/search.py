@@ -29,7 +29,7 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None,
 
     project = project_of(ctx)
     filters = Filters(area=area, years=parse_years(years) if years else None, modality=modality, contribution=contribution)
-    hits = Searcher(project).search(" ".join(query), k, filters, ranker)
+    hits = Searcher(project, progress=True).search(" ".join(query), k, filters, ranker)
     if as_json:
         click.echo(json.dumps([{"id": h.id, "title": h.title, "year": h.year, "score": h.score, "areas": list(h.areas)} for h in hits], ensure_ascii=False, indent=2))
         return
@@ -81,7 +81,7 @@ def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool
                 "facets": {f: [[v, s] for v, s in values[:n]] for f, values in result.facets.items()}}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    click.echo("areas:          " + ", ".join(f"{a} ({s:.2f})" for a, s in result.areas[:n]))
+    click.echo("areas:          " + (", ".join(f"{a} ({s:.2f})" for a, s in result.areas[:n]) or "-"))
     for facet, values in result.facets.items():
         click.echo(f"{facet + ':':15} " + (", ".join(f"{v} ({s:.2f})" for v, s in values[:n]) or "-"))
 

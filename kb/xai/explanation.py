@@ -49,3 +49,19 @@ class Method(Protocol):
     paper_id: str
 
     def explain(self, adapter: Any, inputs: dict[str, torch.Tensor], target: int | None = None) -> Explanation: ...
+
+
+def from_sequence(method: str, adapter: Any, inputs: dict[str, torch.Tensor], target: int, scores: torch.Tensor, **extras: Any) -> Explanation:
+    """Splits one score per sequence position into the image grid and the text tokens."""
+    scores = scores.detach().float()
+    rows, cols = adapter.grid(inputs)
+    text_positions = adapter.text_positions(inputs)
+    return Explanation(
+        method=method, target=target, image=scores[adapter.image_positions(inputs)].reshape(rows, cols),
+        text=scores[text_positions], text_positions=text_positions, extras=extras,
+    )
+
+
+def resolve_target(adapter: Any, inputs: dict[str, torch.Tensor], target: int | None) -> int:
+    """The explained token: the given one, else the model's own prediction."""
+    return adapter.predicted(inputs) if target is None else int(target)

@@ -20,9 +20,9 @@ import torch
 from kb.xai import toy_task
 
 SEED = 7
-TRAIN_STEPS = 900
-BATCH = 64
-LEARNING_RATE = 3e-3
+TRAIN_STEPS = 300
+BATCH = 128
+LEARNING_RATE = 2e-3
 THREADS = 2
 
 
@@ -67,19 +67,20 @@ def answer_logits(model: Any, batch: toy_task.Batch) -> torch.Tensor:
     return model(**batch.inputs()).logits[:, -1]
 
 
-def train(seed: int = SEED, steps: int = TRAIN_STEPS) -> Any:
+def train(seed: int = SEED, steps: int = TRAIN_STEPS, learning_rate: float = LEARNING_RATE) -> Any:
     """Trains on fresh samples every step (the task is infinite, so there is nothing to over-fit)."""
     torch.set_num_threads(min(THREADS, torch.get_num_threads()))
     model = build(seed)
     model.set_attn_implementation("sdpa")  # faster to train; explanations switch back to eager
     model.train()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=LEARNING_RATE, total_steps=steps, pct_start=0.1)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=learning_rate, total_steps=steps, pct_start=0.1)
     for step in range(steps):
         batch = toy_task.sample(BATCH, seed=seed * 1_000_003 + step)
         loss = torch.nn.functional.cross_entropy(answer_logits(model, batch), batch.answer)
         optimiser.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # a late loss spike once undid a solved task
         optimiser.step()
         schedule.step()
     model.set_attn_implementation("eager")

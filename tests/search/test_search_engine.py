@@ -123,3 +123,16 @@ def test_static_model_follows_the_documented_recipe(search_root: Path) -> None:
     assert np.allclose(vectors[0], by_hand, atol=1e-5)
     assert not vectors[1].any() and not vectors[2].any()
     assert not matrix[tokenizer.token_to_id("[CLS]")].any()
+
+
+def test_a_cold_search_on_a_current_index_never_imports_torch(search_root: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from kb.project import Project; from kb.search import Searcher; "
+            "hits = Searcher(Project.find()).search('neurons for one modality'); "
+            "assert hits and 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, sorted(sys.modules)[:5]; "
+            "import kb.cli; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], cwd=search_root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -1,0 +1,68 @@
+"""Leave-one-out accuracy of `kb suggest`: every record is suggested for as if it were new, from its
+title and abstract (from ../shared/corpus when present, else from its own summary), with itself left
+out of the neighbours.
+
+    python benchmarks/search_suggest.py [--root KB] [--corpus ../shared/corpus]
+
+Caveat: the record still counts in the static model's IDF weights and in BM25's document frequencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from kb.loader import load
+from kb.project import Project
+from kb.search import Searcher
+from kb.suggestion import suggest_with
+
+HERE = Path(__file__).resolve().parent
+
+
+def abstracts(corpus: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in ("candidates.jsonl", "foundations.jsonl"):
+        path = corpus / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                out[row["arxiv_id"]] = row.get("abstract") or ""
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=None)
+    parser.add_argument("--corpus", type=Path, default=HERE.parent.parent / "shared" / "corpus")
+    args = parser.parse_args()
+    project = Project.find(args.root)
+    kb = load(project)
+    searcher = Searcher(project)
+    texts = abstracts(args.corpus)
+    hits: dict[str, list[int]] = {k: [] for k in ("area@1", "area@3", "contribution@1", "modalities@1", "granularity@1", "method_family@1", "method_family@3", "models_studied@1")}
+    from_abstract = 0
+    for record in kb:
+        abstract = texts.get(record.id) or record.summary
+        from_abstract += record.id in texts
+        result = suggest_with(searcher, kb, record.title, abstract, exclude=record.id)
+        top = [a for a, _ in result.areas]
+        hits["area@1"].append(bool(top[:1]) and top[0] in record.taxonomy)
+        hits["area@3"].append(bool(set(top[:3]) & set(record.taxonomy)))
+        truth = {"contribution": [record.contribution], "modalities": record.modalities, "granularity": record.granularity,
+                 "method_family": record.method_family, "models_studied": record.models_studied}
+        for facet, values in truth.items():
+            if not values:
+                continue
+            ranked = [v for v, _ in result.facets[facet]]
+            hits[f"{facet}@1"].append(bool(ranked[:1]) and ranked[0] in values)
+            if f"{facet}@3" in hits:
+                hits[f"{facet}@3"].append(bool(set(ranked[:3]) & set(values)))
+    print(f"{len(kb)} records ({from_abstract} suggested from their arXiv abstract, the rest from their summary)")
+    for name, values in hits.items():
+        print(f"  {name:18} {sum(values) / max(len(values), 1):.3f}  (n={len(values)})")
+
+
+if __name__ == "__main__":
+    main()
