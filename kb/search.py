@@ -37,7 +37,7 @@ EXPANDED_FACETS = ("method_family", "area", "granularity")
 @dataclass(frozen=True)
 class Filters:
     area: str | None = None
-    years: tuple[int, int] | None = None
+    years: tuple[int | None, int | None] | None = None
     modality: str | None = None
     contribution: str | None = None
 
@@ -49,19 +49,6 @@ class Hit:
     year: int
     score: float
     areas: tuple[str, ...]
-
-
-def parse_years(text: str) -> tuple[int, int]:
-    """'2023' or '2022..2024' (either end may be left open: '2023..', '..2024')."""
-    first, sep, last = text.partition("..")
-    try:
-        low = int(first) if first.strip() else 0
-        high = int(last) if sep and last.strip() else (9999 if sep else low)
-    except ValueError:
-        raise KbError(f"--year '{text}' is not a year or a range like 2022..2024") from None
-    if low > high:
-        raise KbError(f"--year '{text}': the first year is after the last")
-    return low, high
 
 
 class Searcher:
@@ -165,7 +152,7 @@ class Searcher:
             mask &= [any(a == area or area in self.index.area_ancestors.get(a, []) for a in d.areas) for d in docs]
         if filters.years is not None:
             low, high = filters.years
-            mask &= [low <= d.year <= high for d in docs]
+            mask &= [(low is None or low <= d.year) and (high is None or d.year <= high) for d in docs]
         if filters.modality is not None:
             modality = self._term("modality", filters.modality)
             mask &= [modality in d.modalities for d in docs]

@@ -12,6 +12,7 @@ import click
 from kb import yamlfile
 from kb.cli import app, project_of
 from kb.errors import KbError
+from kb.years import parse_years
 
 
 @app.command()
@@ -66,18 +67,13 @@ def _shown_url(url: str, root: Path) -> str:
     return str(Path(path).relative_to(root)) if path != url and Path(path).is_relative_to(root) else re.sub(r"//[^@/]*@", "//***@", url)
 
 
-def parse_years(text: str | None) -> tuple[int | None, int | None]:
-    """'2024', '2023..2025', '2023..' or '..2024'."""
+def years_option(text: str | None) -> tuple[int | None, int | None]:
     if not text:
         return None, None
-    match = re.fullmatch(r"\s*(\d{4})?\s*(\.\.)?\s*(\d{4})?\s*", text)
-    if not match or not (match.group(1) or match.group(3)) or (match.group(3) and not match.group(2)):
-        raise click.BadParameter(f"'{text}' is not a year or range (2024, 2023..2025, 2023.., ..2024)", param_hint="--year")
-    low = int(match.group(1)) if match.group(1) else None
-    high = int(match.group(3)) if match.group(3) else (low if not match.group(2) else None)
-    if low is not None and high is not None and low > high:
-        raise click.BadParameter(f"'{text}': the range is empty", param_hint="--year")
-    return low, high
+    try:
+        return parse_years(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--year") from None
 
 
 @app.command("list")
@@ -106,7 +102,7 @@ def list_(ctx: click.Context, area: str | None, years: str | None, modality: str
         model = taxonomy.canonical_model(model) if model is not None else None
     except ValueError as exc:
         raise KbError(str(exc)) from None
-    query = db.Query(area=area, years=parse_years(years), modality=modality, contribution=contribution, method_family=method_family, model=model)
+    query = db.Query(area=area, years=years_option(years), modality=modality, contribution=contribution, method_family=method_family, model=model)
     papers = db.list_papers(db.ensure_built(project), query, area_ids)
     if as_json:
         click.echo(json.dumps([{"id": p.id, "year": p.year, "title": p.title, "contribution": p.contribution} for p in papers], indent=2, ensure_ascii=False))

@@ -25,10 +25,11 @@ from kb.cli import app, project_of
 def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None, years: str | None, modality: str | None,
            contribution: str | None, ranker: str, as_json: bool) -> None:
     """Find papers answering a question, e.g. kb search "which methods find neurons that fire only for images"."""
-    from kb.search import Filters, Searcher, parse_years
+    from kb.cli.records import years_option
+    from kb.search import Filters, Searcher
 
     project = project_of(ctx)
-    filters = Filters(area=area, years=parse_years(years) if years else None, modality=modality, contribution=contribution)
+    filters = Filters(area=area, years=years_option(years) if years else None, modality=modality, contribution=contribution)
     hits = Searcher(project, progress=True).search(" ".join(query), k, filters, ranker)
     if as_json:
         click.echo(json.dumps([{"id": h.id, "title": h.title, "year": h.year, "score": h.score, "areas": list(h.areas)} for h in hits], ensure_ascii=False, indent=2))

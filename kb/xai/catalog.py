@@ -17,10 +17,10 @@ class MethodInfo:
 
 
 METHODS: list[MethodInfo] = [
-    MethodInfo("raw_attention", "Raw attention", "2005.00928", "kb.xai.attention:RawAttention",
-               "The last decoder layer's attention from the answer position, averaged over heads. The cheapest reading, and the one most often shown."),
     MethodInfo("attention_rollout", "Attention rollout", "2005.00928", "kb.xai.attention:AttentionRollout",
                "Multiplies residual-mixed attention matrices through the layers to estimate how much each input token flows into the answer."),
+    MethodInfo("raw_attention", "Raw attention", "2005.00928", "kb.xai.attention:RawAttention",
+               "The last decoder layer's attention from the answer position, averaged over heads. The cheapest reading, and the one most often shown."),
     MethodInfo("attention_relevancy", "Gradient-weighted attention relevancy", "2103.15679", "kb.xai.relevancy:AttentionRelevancy",
                "Accumulates the positive part of gradient times attention over the layers, so heads that matter for the answer count more; the map LVLM-Interpret draws.",
                related=("2012.09838", "2404.03118")),
@@ -52,7 +52,7 @@ BY_NAME = {method.name: method for method in METHODS}
 
 
 def primary_implementation(paper_id: str) -> str | None:
-    """The implementation a paper record should point to: its first method, else one that carries its idea."""
+    """The implementation a paper record should point to: its first (main) method in METHODS, else one that carries its idea."""
     for method in METHODS:
         if method.paper_id == paper_id:
             return method.implementation

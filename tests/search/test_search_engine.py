@@ -10,7 +10,8 @@ import pytest
 
 from kb.index import index_dir
 from kb.project import Project
-from kb.search import Filters, Searcher, parse_years
+from kb.search import Filters, Searcher
+from kb.years import parse_years
 
 
 def ids(result: str) -> list[str]:
@@ -46,15 +47,16 @@ def test_filters_keep_only_matching_papers(search_root: Path, run_kb) -> None:
     assert audio[0] == "2410.04819" and set(audio) <= {"2410.04819", "2412.02104"}  # the two with audio
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--area", "model.neurons"], "did you mean 'model.neuron'"),
-    (["--year", "2025..2020"], "first year is after the last"),
-    (["--year", "last year"], "not a year"),
-    (["--modality", "smell"], "unknown modality 'smell'"),
+@pytest.mark.parametrize(("args", "message", "status"), [
+    (["--area", "model.neurons"], "did you mean 'model.neuron'", 1),
+    # A malformed option value is a usage error: click's status 2, as for `kb list`.
+    (["--year", "2025..2020"], "the range is empty", 2),
+    (["--year", "last year"], "not a year", 2),
+    (["--modality", "smell"], "unknown modality 'smell'", 1),
 ])
-def test_bad_filters_get_a_clear_message(search_root: Path, run_kb, args: list[str], message: str) -> None:
+def test_bad_filters_get_a_clear_message(search_root: Path, run_kb, args: list[str], message: str, status: int) -> None:
     out = run_kb("search", "neurons", *args, cwd=search_root)
-    assert out.returncode == 1
+    assert out.returncode == status
     assert message in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -74,7 +76,11 @@ def test_odd_queries_behave(search_root: Path, run_kb) -> None:
 def test_parse_years() -> None:
     assert parse_years("2024") == (2024, 2024)
     assert parse_years("2022..2024") == (2022, 2024)
-    assert parse_years("2023..") == (2023, 9999)
+    assert parse_years("2023..") == (2023, None)
+    assert parse_years("..2023") == (None, 2023)
+    for bad in ("", "..", "2025..2023", "24", "2023-2024", "2023 2024"):
+        with pytest.raises(ValueError):
+            parse_years(bad)
 
 
 def test_a_changed_record_is_searched_as_it_is_now(search_root: Path) -> None:
