@@ -104,6 +104,19 @@ class Searcher:
         similarities are all high, so an absolute threshold would expand every query)."""
         import numpy as np
 
+        names, vectors = self.expansion_terms()
+        if not vector.any() or len(names) < 2:
+            return []
+        similarity = vectors @ vector
+        spread = float(similarity.std())
+        z = (similarity - similarity.mean()) / spread if spread > 0 else np.zeros_like(similarity)
+        best = np.argsort(-z)[:EXPANSION_TERMS]
+        return [names[i] for i in best if z[i] >= EXPANSION_Z]
+
+    def expansion_terms(self) -> tuple[list[str], np.ndarray]:
+        """The candidate expansion names and their static vectors (the site's browser search ships them)."""
+        import numpy as np
+
         if self._terms is None:
             parents = {p for chain in self.index.area_ancestors.values() for p in chain}
             names, texts = [], []
@@ -113,15 +126,8 @@ class Searcher:
                         continue  # broad areas ("Model", "Data") match everything and say nothing
                     names.append(text.partition(":")[0])
                     texts.append(text)
-            self._terms = (names, self.encoder.encode(texts) if texts else np.zeros((0, len(vector)), dtype=np.float32))
-        names, vectors = self._terms
-        if not vector.any() or len(names) < 2:
-            return []
-        similarity = vectors @ vector
-        spread = float(similarity.std())
-        z = (similarity - similarity.mean()) / spread if spread > 0 else np.zeros_like(similarity)
-        best = np.argsort(-z)[:EXPANSION_TERMS]
-        return [names[i] for i in best if z[i] >= EXPANSION_Z]
+            self._terms = (names, self.encoder.encode(texts) if texts else np.zeros((0, self.encoder.embeddings.shape[1]), dtype=np.float32))
+        return self._terms
 
     # -- the search ------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, filters: Filters | None = None, ranker: str = "hybrid") -> list[Hit]:

@@ -28,7 +28,7 @@ def site_build(ctx: click.Context, no_xai: bool) -> None:
     sizes = sum(generated.search_sizes.values())
     click.echo(f"built {report.papers} papers, {generated.pages} pages into {report.site_dir} in {report.seconds:.1f} s")
     click.echo("  " + ", ".join(f"{k} {v:.1f} s" for k, v in generated.timings.items()))
-    click.echo(f"  browser search: {sizes / 1024 / 1024:.2f} MiB ({generated.search_source})")
+    click.echo(f"  browser search: {sizes / 1024 / 1024:.2f} MiB")
     for note in generated.notes:
         click.echo(f"  note: {note}")
 

@@ -48,7 +48,6 @@ class Generated:
     written: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     search_sizes: dict[str, int] = field(default_factory=dict)
-    search_source: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -78,17 +77,16 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     ctx = SiteContext(kb=kb, graph=graph)
     url_of = {r.id: doc_url(paper_doc(r.id)) for r in kb}
 
-    from kb.site import static_model
+    from kb.site import search_assets
 
-    model, encode = static_model.load(project)
-    vectors_for_related = _SearchVectors()
-    search_files = _search_files(kb, model, vectors_for_related.wrap(encode), url_of)
-    out.search_sizes = {name: len(data) for name, data in search_files.items()}
-    out.search_source = model.source
-    files.update({f"assets/kb/search/{name}": data for name, data in search_files.items()})
+    assets = search_assets.build(project, kb, url_of)
+    out.search_sizes = assets.sizes
+    files.update({f"assets/kb/search/{name}": data for name, data in assets.files.items()})
     lap("search assets")
 
-    ctx.related = _related(project, kb, vectors_for_related, out)
+    from kb.search import related_all
+
+    ctx.related = related_all(project, RELATED_K)
     lap("related")
     if xai:
         _xai(project, ctx, files, out)
@@ -122,57 +120,6 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     out.written = _sync(docs, files)
     lap("write")
     return out
-
-
-class _SearchVectors:
-    """Keeps the paper vectors computed for the search files, so 'related papers' can reuse them."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.vectors: Any = None
-
-    def wrap(self, encode: Any) -> Any:
-        def remember(texts: list[str]) -> Any:
-            self.texts = list(texts)
-            self.vectors = encode(texts)
-            return self.vectors
-
-        return remember
-
-
-def _search_files(kb: KnowledgeBase, model: Any, encode: Any, url_of: dict[str, str]) -> dict[str, bytes]:
-    import tempfile
-
-    from kb.site import search_assets
-
-    with tempfile.TemporaryDirectory() as tmp:
-        search_assets.write(kb, model, encode, Path(tmp), url_of)
-        return {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir())}
-
-
-def _related(project: Project, kb: KnowledgeBase, vectors: _SearchVectors, out: Generated) -> dict[str, list[tuple[str, float]]]:
-    """The search engineer's `related_all` when it exists; otherwise nearest neighbours of the static vectors."""
-    try:
-        search = importlib.import_module("kb.search")
-    except ImportError:
-        search = None
-    if search is not None and hasattr(search, "related_all"):
-        return dict(search.related_all(project, RELATED_K))
-    out.notes.append("related papers: static-vector neighbours (kb.search.related_all not available)")
-    import numpy as np
-
-    ids = sorted(r.id for r in kb)
-    if vectors.vectors is None or not ids:
-        return {}
-    matrix = np.asarray(vectors.vectors, dtype=np.float32)
-    related: dict[str, list[tuple[str, float]]] = {}
-    for start in range(0, len(ids), 512):
-        scores = matrix[start : start + 512] @ matrix.T
-        for row, paper_id in enumerate(ids[start : start + 512]):
-            scores[row, start + row] = -np.inf
-            top = np.argsort(-scores[row])[:RELATED_K]
-            related[paper_id] = [(ids[j], float(scores[row, j])) for j in top]
-    return related
 
 
 def _xai(project: Project, ctx: SiteContext, files: dict[str, bytes], out: Generated) -> None:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import torch
 
 from kb.xai.explanation import Explanation, from_sequence, resolve_target
+from kb.xai.adapters import Adapter, Inputs
 
 
-def attention_maps(adapter, inputs) -> list[torch.Tensor]:  # type: ignore[no-untyped-def]
+def attention_maps(adapter: Adapter, inputs: Inputs) -> list[torch.Tensor]:
     """Per decoder layer, the head-averaged attention (S, S) of the single example."""
     with adapter.eager_attention(), torch.no_grad():
         output = adapter.run(inputs, output_attentions=True)
@@ -28,7 +29,7 @@ class RawAttention:
     name: str = "raw_attention"
     paper_id: str = "2005.00928"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         return from_sequence(self.name, adapter, inputs, target, attention_maps(adapter, inputs)[self.layer][-1])
 
@@ -53,7 +54,7 @@ class AttentionRollout:
     name: str = "attention_rollout"
     paper_id: str = "2005.00928"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         flow = rollout(attention_maps(adapter, inputs), self.residual)
         return from_sequence(self.name, adapter, inputs, target, flow[-1])

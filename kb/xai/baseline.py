@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from kb.xai.explanation import Explanation, resolve_target
+from kb.xai.adapters import Adapter, Inputs
 
 
 @dataclass
@@ -19,7 +20,7 @@ class RandomBaseline:
     def __post_init__(self) -> None:
         self._generator = torch.Generator().manual_seed(self.seed)
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         rows, cols = adapter.grid(inputs)
         text_positions = adapter.text_positions(inputs)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from kb.xai.adapters import Adapter, Inputs
 
 
 @dataclass
@@ -30,7 +31,7 @@ class VisualContrastiveDecoding:
         generator = torch.Generator().manual_seed(self.seed)
         return math.sqrt(keep) * pixel_values + math.sqrt(1 - keep) * torch.randn(pixel_values.shape, generator=generator)
 
-    def logits(self, adapter, inputs) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    def logits(self, adapter: Adapter, inputs: Inputs) -> torch.Tensor:
         """Contrastive next-token logits (B, vocab); implausible tokens get -inf."""
         with torch.no_grad():
             clean = adapter.logits(inputs)
@@ -40,5 +41,5 @@ class VisualContrastiveDecoding:
         plausible = probs >= self.beta * probs.max(-1, keepdim=True).values
         return contrast.masked_fill(~plausible, float("-inf"))
 
-    def decode(self, adapter, inputs) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    def decode(self, adapter: Adapter, inputs: Inputs) -> torch.Tensor:
         return self.logits(adapter, inputs).argmax(-1)

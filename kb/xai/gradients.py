@@ -8,9 +8,10 @@ import torch
 
 from kb.xai import hooks
 from kb.xai.explanation import Explanation, from_sequence, resolve_target
+from kb.xai.adapters import Adapter, Inputs
 
 
-def input_embeddings(adapter, inputs) -> torch.Tensor:  # type: ignore[no-untyped-def]
+def input_embeddings(adapter: Adapter, inputs: Inputs) -> torch.Tensor:
     """The decoder's input sequence (1, S, D): text embeddings with the projected image features merged in."""
     seen: list[torch.Tensor] = []
 
@@ -23,7 +24,7 @@ def input_embeddings(adapter, inputs) -> torch.Tensor:  # type: ignore[no-untype
     return seen[0]
 
 
-def removed_inputs(adapter, inputs):  # type: ignore[no-untyped-def]
+def removed_inputs(adapter: Adapter, inputs: Inputs) -> Inputs:
     """The example with every image patch filled and every text token masked: the adapter's notion of absence."""
     rows, cols = adapter.grid(inputs)
     n_text = len(adapter.text_positions(inputs))
@@ -43,7 +44,7 @@ class IntegratedGradients:
     name: str = "integrated_gradients"
     paper_id: str = "1703.01365"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         clean = input_embeddings(adapter, inputs)
         baseline = input_embeddings(adapter, removed_inputs(adapter, inputs))
@@ -66,7 +67,7 @@ class GradCAM:
     name: str = "grad_cam"
     paper_id: str = "1610.02391"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         seen: list[torch.Tensor] = []
 

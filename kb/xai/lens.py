@@ -15,16 +15,17 @@ from torch import nn
 from kb.errors import KbError
 from kb.xai import hooks
 from kb.xai.explanation import Explanation, from_sequence, resolve_target
+from kb.xai.adapters import Adapter, Inputs
 
 
-def layer_states(adapter, inputs) -> list[torch.Tensor]:  # type: ignore[no-untyped-def]
+def layer_states(adapter: Adapter, inputs: Inputs) -> list[torch.Tensor]:
     """Each decoder layer's output (B, S, D), before the final norm."""
     with hooks.capture_outputs(list(adapter.decoder_layers)) as seen, torch.no_grad():
         adapter.run(inputs)
     return [(out[0] if isinstance(out, tuple) else out).detach() for out in seen]
 
 
-def decode(adapter, state: torch.Tensor) -> torch.Tensor:  # type: ignore[no-untyped-def]
+def decode(adapter: Adapter, state: torch.Tensor) -> torch.Tensor:
     return adapter.lm_head(adapter.final_norm(state))  # type: ignore[no-any-return]
 
 
@@ -36,7 +37,7 @@ class LogitLens:
     def translate(self, layer: int, state: torch.Tensor) -> torch.Tensor:
         return state
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         states = layer_states(adapter, inputs)
         with torch.no_grad():
@@ -57,7 +58,7 @@ class TunedLens(LogitLens):
             raise KbError("the tuned lens must be fitted (TunedLens.fit) before it explains")
         return state + self.translators[layer](state)  # type: ignore[no-any-return]
 
-    def fit(self, adapter, inputs, steps: int = 150, learning_rate: float = 1e-2, seed: int = 0) -> TunedLens:  # type: ignore[no-untyped-def]
+    def fit(self, adapter: Adapter, inputs: Inputs, steps: int = 150, learning_rate: float = 1e-2, seed: int = 0) -> TunedLens:
         """Trains the translators on a batch of inputs: KL from the model's final distribution, at every position."""
         torch.manual_seed(seed)
         states = layer_states(adapter, inputs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from kb.xai.perturbation import probabilities
+from kb.xai.adapters import Adapter, Inputs
 
 
 def pointing_game(image: torch.Tensor, cell: int) -> float:
@@ -25,7 +26,7 @@ def _auc(curve: torch.Tensor) -> float:
     return float(torch.trapezoid(curve, dx=1.0 / (len(curve) - 1)))
 
 
-def deletion_insertion(adapter, inputs, image: torch.Tensor, target: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def deletion_insertion(adapter: Adapter, inputs: Inputs, image: torch.Tensor, target: int) -> tuple[float, float]:
     """Deletion AUC (remove the most relevant patches first; lower is better) and insertion AUC (higher is better)."""
     order = image.reshape(-1).argsort(descending=True)
     n = len(order)

@@ -16,13 +16,14 @@ import torch
 
 from kb.xai import hooks
 from kb.xai.explanation import Explanation, from_sequence, resolve_target
+from kb.xai.adapters import Adapter, Inputs
 
 
-def _down_projections(adapter) -> list[torch.nn.Module]:  # type: ignore[no-untyped-def]
+def _down_projections(adapter: Adapter) -> list[torch.nn.Module]:
     return [layer.mlp.down_proj for layer in adapter.decoder_layers]
 
 
-def neuron_activations(adapter, inputs) -> list[torch.Tensor]:  # type: ignore[no-untyped-def]
+def neuron_activations(adapter: Adapter, inputs: Inputs) -> list[torch.Tensor]:
     """Per layer, the MLP neuron activations (B, S, neurons)."""
     seen: list[torch.Tensor] = []
     with ExitStack() as stack, torch.no_grad():
@@ -39,7 +40,7 @@ class ModalityNeurons:
     paper_id: str = "2410.04819"
     selected: list[torch.Tensor] | None = field(default=None, repr=False)  # per layer, bool (neurons,)
 
-    def mine(self, adapter, inputs) -> ModalityNeurons:  # type: ignore[no-untyped-def]
+    def mine(self, adapter: Adapter, inputs: Inputs) -> ModalityNeurons:
         """Selects the image-specific neurons from a batch of inputs."""
         is_image = inputs["input_ids"] == adapter.image_token_id
         is_text = ~is_image
@@ -65,7 +66,7 @@ class ModalityNeurons:
         return list(chosen.split([s.numel() for s in self.selected]))
 
     @contextmanager
-    def ablated(self, adapter, selection: list[torch.Tensor] | None = None) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    def ablated(self, adapter: Adapter, selection: list[torch.Tensor] | None = None) -> Iterator[None]:
         """Within the block, the selected neurons output zero at every position."""
         selection = selection if selection is not None else self.selected
         if selection is None:
@@ -75,7 +76,7 @@ class ModalityNeurons:
                 stack.enter_context(hooks.replace_input(module, lambda x, off=off: x.masked_fill(off, 0.0)))
             yield
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         """Where the mined neurons fire: their summed absolute activation at each token."""
         target = resolve_target(adapter, inputs, target)
         if self.selected is None:

@@ -16,6 +16,7 @@ from kb.xai import hooks
 from kb.xai.explanation import Explanation, resolve_target
 from kb.xai.gradients import input_embeddings
 from kb.xai.lens import layer_states
+from kb.xai.adapters import Adapter, Inputs
 
 
 @dataclass
@@ -26,7 +27,7 @@ class CausalTracing:
     name: str = "causal_tracing"
     paper_id: str = "2202.05262"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         rows, cols = adapter.grid(inputs)
         image_positions = adapter.image_positions(inputs)
@@ -72,7 +73,7 @@ class AttentionKnockout:
     name: str = "attention_knockout"
     paper_id: str = "2406.04236"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         rows, cols = adapter.grid(inputs)
         length = inputs["input_ids"].shape[1]

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import torch
 
 from kb.xai.explanation import Explanation, resolve_target
+from kb.xai.adapters import Adapter, Inputs
 
 
-def probabilities(adapter, batch, target: int, chunk: int = 256) -> torch.Tensor:  # type: ignore[no-untyped-def]
+def probabilities(adapter: Adapter, batch: Inputs, target: int, chunk: int = 256) -> torch.Tensor:
     """p(target) for every row of a perturbed batch, run in chunks to bound memory."""
     n = batch["input_ids"].shape[0]
     per_row = batch["pixel_values"].shape[0] // n
@@ -33,7 +34,7 @@ class Occlusion:
     name: str = "occlusion"
     paper_id: str = "1311.2901"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         rows, cols = adapter.grid(inputs)
         n_image, text_positions = rows * cols, adapter.text_positions(inputs)
@@ -54,7 +55,7 @@ class RISE:
     name: str = "rise"
     paper_id: str = "1806.07421"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         rows, cols = adapter.grid(inputs)
         generator = torch.Generator().manual_seed(self.seed)

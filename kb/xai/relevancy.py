@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from kb.xai.explanation import Explanation, from_sequence, resolve_target
+from kb.xai.adapters import Adapter, Inputs
 
 
 @dataclass
@@ -20,7 +21,7 @@ class AttentionRelevancy:
     name: str = "attention_relevancy"
     paper_id: str = "2103.15679"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         with adapter.eager_attention(), torch.enable_grad():
             output = adapter.run(inputs, output_attentions=True)

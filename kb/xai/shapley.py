@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from kb.xai.adapters import Adapter, Inputs
 from kb.xai.explanation import Explanation, resolve_target
 
 
@@ -21,7 +22,7 @@ class MMSHAP:
     name: str = "mm_shap"
     paper_id: str = "2212.08158"
 
-    def explain(self, adapter, inputs, target=None) -> Explanation:  # type: ignore[no-untyped-def]
+    def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
         target = resolve_target(adapter, inputs, target)
         rows, cols = adapter.grid(inputs)
         n_image = rows * cols
@@ -45,7 +46,7 @@ class MMSHAP:
         return Explanation(self.name, target, image.reshape(rows, cols), text, text_positions,
                            extras={"image_share": share, "text_share": 1 - share})
 
-    def _values(self, adapter, inputs, keep_image, keep_text, target: int) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    def _values(self, adapter: Adapter, inputs: Inputs, keep_image: torch.Tensor, keep_text: torch.Tensor, target: int) -> torch.Tensor:
         # The logit of the answer, as in MM-SHAP; probabilities saturate and hide contributions.
         batch = adapter.perturb(inputs, keep_image=keep_image, keep_text=keep_text)
         out = []
