@@ -1,6 +1,12 @@
 """Site build time for the real corpus and for a generated N-paper corpus (default 5,000).
 
-    python benchmarks/site_build.py [--papers 5000] [--skip-real]
+    python benchmarks/site_build.py [--papers 5000] [--skip-real] [--keep DIR]
+
+Each build runs `kb site build --no-xai` in a child process; wall time and the child's peak resident
+memory (ru_maxrss, measured by a small wrapper process so the builds do not mix) are printed. The
+distilled static model (build/search/static-base.npy, ~45 s of torch once) is copied from the project;
+the synthetic records' transformer vectors are not, so the first synthetic build embeds them all
+(~20 texts a second); `--keep DIR` keeps the synthetic corpus so a second run measures a warm rebuild.
 
 The synthetic corpus copies the real taxonomy and writes made-up records (titles and summaries are
 generated words, never third-party text) into a temporary folder; nothing is left in the project.
@@ -23,13 +29,24 @@ REPO = Path(__file__).resolve().parents[1]
 WORDS = "attention token visual layer neuron probe saliency relevance gradient hallucination grounding encoder connector concept feature circuit lens patch caption answer benchmark image video audio".split()
 
 
-def run_build(root: Path) -> float:
+MEASURE = """import resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_build(root: Path) -> tuple[float, float]:
+    """Seconds and peak MiB of one `kb site build --no-xai` in `root`."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "kb", "site", "build", "--no-xai"], cwd=root, capture_output=True, text=True)
+    command = [sys.executable, "-c", MEASURE, sys.executable, "-m", "kb", "site", "build", "--no-xai"]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(result.stderr)
     print(result.stdout.strip())
-    return time.perf_counter() - started
+    peak_kib = int(result.stderr.strip().splitlines()[-1])
+    return seconds, peak_kib / 1024
 
 
 def synthetic(root: Path, n: int) -> None:
@@ -38,9 +55,11 @@ def synthetic(root: Path, n: int) -> None:
     shutil.copytree(REPO / "taxonomy", root / "taxonomy")
     shutil.copytree(REPO / "site", root / "site")
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    cached = REPO / "build" / "search" / "static-model"
-    if cached.is_dir():
-        shutil.copytree(cached, root / "build" / "search" / "static-model")
+    (root / "build" / "search").mkdir(parents=True)
+    for name in ("static-base.npy", "static-base.json"):
+        cached = REPO / "build" / "search" / name
+        if cached.is_file():
+            shutil.copy(cached, root / "build" / "search" / name)
     taxonomy = load_taxonomy(root / "taxonomy")
     leaves = taxonomy.leaves()
     rng = random.Random(0)
@@ -64,14 +83,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=5000)
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None, help="build the synthetic corpus here and keep it (reused when present)")
     args = parser.parse_args()
     if not args.skip_real:
-        print(f"real corpus: {run_build(REPO):.1f} s")
+        seconds, peak = run_build(REPO)
+        print(f"real corpus: {seconds:.1f} s, peak {peak:.0f} MiB")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "kb"
-        root.mkdir()
-        synthetic(root, args.papers)
-        print(f"synthetic {args.papers} papers: {run_build(root):.1f} s")
+        root = args.keep or Path(tmp) / "kb"
+        if not (root / "papers").is_dir():
+            root.mkdir(parents=True, exist_ok=True)
+            synthetic(root, args.papers)
+        seconds, peak = run_build(root)
+        print(f"synthetic {args.papers} papers: {seconds:.1f} s, peak {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -86,17 +86,18 @@ def agreement(searcher: Searcher, page: Any, url: str, path: Path) -> dict[str, 
 
 
 def cost(browser: Any, url: str, runs: int) -> dict[str, float]:
-    page_only, with_model, first_result, after_focus = [], [], [], []
+    page_only, model, keyword, first_result, after_focus = [], [], [], [], []
     for _ in range(runs):
         context = browser.new_context()
         page = context.new_page()
         client = context.new_cdp_session(page)
         client.send("Network.enable")
         client.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        urls: dict[str, str] = {}
         received: dict[str, int] = {}
+        client.on("Network.requestWillBeSent", lambda e, u=urls: u.__setitem__(e["requestId"], e["request"]["url"]))
         client.on("Network.loadingFinished", lambda e, r=received: r.__setitem__(e["requestId"], int(e["encodedDataLength"])))
         page.goto(url + "search/", wait_until="load")
-        page_only.append(sum(received.values()))
         focused = page.evaluate("() => performance.now()")
         page.focus("#kb-search")
         page.keyboard.type(TIMED_QUERY, delay=0)
@@ -104,12 +105,20 @@ def cost(browser: Any, url: str, runs: int) -> dict[str, float]:
         shown = page.evaluate("() => performance.now()")  # milliseconds since navigation started
         first_result.append(shown)
         after_focus.append(shown - focused)
-        page.wait_for_timeout(200)
-        with_model.append(sum(received.values()))
+        page.wait_for_timeout(500)
+        parts = {"model": 0, "keyword": 0, "page": 0}
+        for request, size in received.items():
+            address = urls.get(request, "")
+            kind = "model" if ("/assets/kb/search/" in address or "/porter2/" in address) else "keyword" if address.endswith("search_index.json") else "page"
+            parts[kind] += size
+        page_only.append(parts["page"])
+        model.append(parts["model"])
+        keyword.append(parts["keyword"])
         context.close()
     return {
         "page_bytes": statistics.median(page_only),
-        "page_and_model_bytes": statistics.median(with_model),
+        "model_bytes": statistics.median(model),
+        "mkdocs_keyword_index_bytes": statistics.median(keyword),
         "navigation_to_first_result_ms": round(statistics.median(first_result)),
         "focus_to_first_result_ms": round(statistics.median(after_focus)),
     }
@@ -159,8 +168,9 @@ def main() -> None:
         print(f"{path.stem}: {row['needs']} needs, top-1 agreement {row['top1']:.3f}, overlap@10 {row['overlap']:.3f}, "
               f"nDCG@10 browser {row['ndcg_browser']:.3f} / kb {row['ndcg_kb']:.3f}, Recall@10 browser {row['recall_browser']:.3f} / kb {row['recall_kb']:.3f}")
     c = results["cost"]
-    print(f"cold cache, median of {args.runs}: search page {c['page_bytes'] / 1024:.0f} KiB; with the model {c['page_and_model_bytes'] / 1024 / 1024:.2f} MiB; "
-          f"navigation to first result {c['navigation_to_first_result_ms']} ms (focus to first result {c['focus_to_first_result_ms']} ms)")
+    print(f"cold cache, median of {args.runs}: search page {c['page_bytes'] / 1024:.0f} KiB, browser search model {c['model_bytes'] / 1024 / 1024:.2f} MiB "
+          f"(after focus), mkdocs-material keyword index {c['mkdocs_keyword_index_bytes'] / 1024:.0f} KiB; navigation to first result "
+          f"{c['navigation_to_first_result_ms']} ms (focus to first result {c['focus_to_first_result_ms']} ms)")
     if results["page_errors"]:
         print("page errors:", results["page_errors"])
 

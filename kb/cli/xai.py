@@ -7,6 +7,7 @@ import json
 import click
 
 from kb.cli import app, project_of
+from kb.errors import KbError
 
 
 @app.group()
@@ -29,6 +30,12 @@ def list_methods() -> None:
 @click.pass_context
 def bench(ctx: click.Context, as_json: bool, rebuild: bool) -> None:
     """Score every method against the toy task's known evidence (trains and caches the toy model in build/xai/)."""
+    try:
+        import matplotlib  # noqa: F401
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise KbError(f"kb xai bench needs the xai extra ({exc.name} is missing): pip install -e '.[xai]'") from exc
     from kb.xai.benchmark import METRICS, ensure_results
 
     results = ensure_results(project_of(ctx), rebuild=rebuild)

@@ -50,4 +50,7 @@ class SiteContext:
         return root_prefix(from_doc) + doc_url(to_doc)
 
     def methods_of(self, paper_id: str) -> list[str]:
-        return [name for name, m in self.methods.items() if getattr(m, "paper_id", None) == paper_id]
+        """Methods this paper introduced, then methods that carry its idea (the descriptor's `related`)."""
+        own = [name for name, m in self.methods.items() if getattr(m, "paper_id", None) == paper_id]
+        carried = [name for name, m in self.methods.items() if name not in own and paper_id in getattr(m, "related", ())]
+        return own + carried

@@ -10,6 +10,7 @@ from collections import Counter
 from typing import Any
 
 from kb.export import FORMATS
+from kb.identifier import is_arxiv
 from kb.site import markdown_safety as safe
 from kb.site.context import SiteContext, method_doc, paper_doc
 
@@ -76,16 +77,34 @@ def statistics_page(ctx: SiteContext, counts: dict[str, dict[str, int]]) -> str:
         payload = plotly.io.to_json(fig, validate=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         blocks.append(f'<div class="kb-plot" id="kb-plot-{key}"></div><script type="application/json" data-plot="kb-plot-{key}">{payload}</script>')
     taxonomy = ctx.kb.taxonomy
-    rows = "".join(f"<tr><td>{safe.text(taxonomy.path_name(a))}</td><td>{counts['area'][a]}</td></tr>" for a in taxonomy.areas)
-    contributions = "".join(f"<tr><td>{safe.text(taxonomy.facets['contribution'][k].name)}</td><td>{v}</td></tr>" for k, v in counts["contribution"].items())
+    names = {
+        "area": ("Area", {a: taxonomy.path_name(a) for a in taxonomy.areas}),
+        "year": ("Year", {y: y for y in counts.get("year", {})}),
+        "granularity": ("Granularity", {k: t.name for k, t in taxonomy.facets["granularity"].items()}),
+        "modality": ("Modality", {k: t.name for k, t in taxonomy.facets["modality"].items()}),
+        "contribution": ("Contribution", {k: t.name for k, t in taxonomy.facets["contribution"].items()}),
+    }
+    # Beside each plot, the counts it shows (kb.statistics.compute, the same numbers as `kb stats`).
+    plots = {"perspective": "year", "granularity": "granularity", "modality": "modality"}
+    sections = []
+    for key, block in zip(figures, blocks, strict=True):
+        table = _count_table(plots[key], names[plots[key]], counts)
+        sections.append(f'<div class="kb-stat-row"><div>{block}</div>{table}</div>')
     return (
         "---\ntitle: Statistics\n---\n\n# Statistics\n\n"
-        f"{counts['papers']['total']} papers in the knowledge base.\n\n"
-        + "\n".join(blocks)
+        f"{counts['papers']['total']} papers in the knowledge base. A paper counts once in every area, granularity and "
+        "modality it is labelled with, and in every area above those.\n\n"
+        + "\n".join(sections)
         + '\n\n<script src="../assets/vendor/plotly/plotly.min.js"></script>\n\n'
-        + f'<h2>Papers per area</h2><table><thead><tr><th>Area</th><th>Papers</th></tr></thead><tbody>{rows}</tbody></table>\n\n'
-        + f'<h2>Papers per contribution</h2><table><thead><tr><th>Contribution</th><th>Papers</th></tr></thead><tbody>{contributions}</tbody></table>\n'
+        + "<h2>Papers per area</h2>" + _count_table("area", names["area"], counts) + "\n\n"
+        + "<h2>Papers per contribution</h2>" + _count_table("contribution", names["contribution"], counts) + "\n"
     )
+
+
+def _count_table(key: str, label: tuple[str, dict[str, str]], counts: dict[str, dict[str, int]]) -> str:
+    heading, names = label
+    rows = "".join(f"<tr><td>{safe.text(names.get(term, term))}</td><td>{n}</td></tr>" for term, n in counts.get(key, {}).items())
+    return f'<table class="kb-counts" data-counts="{safe.attr(key)}"><thead><tr><th>{safe.text(heading)}</th><th>Papers</th></tr></thead><tbody>{rows}</tbody></table>'
 
 
 def downloads_page(ctx: SiteContext, sizes: dict[str, int]) -> str:
@@ -133,6 +152,8 @@ def method_page(ctx: SiteContext, name: str, has_figure: bool) -> str:
     paper = getattr(method, "paper_id", None)
     if paper in ctx.kb.records:
         parts.append(f'<p>Paper: <a href="{ctx.href(doc, paper_doc(paper))}" data-paper-id="{safe.attr(paper)}">{safe.text(ctx.kb.records[paper].title)}</a></p>')
+    elif isinstance(paper, str) and is_arxiv(paper):  # a method whose paper has no record (yet)
+        parts.append(f"<p>Paper: {safe.link(f'https://arxiv.org/abs/{paper}', f'arXiv:{paper}')} (not in the knowledge base)</p>")
     implementation = getattr(method, "implementation", None)
     if implementation:
         parts.append(f"<p>Implementation: <code>{safe.text(implementation)}</code></p>")
@@ -140,8 +161,13 @@ def method_page(ctx: SiteContext, name: str, has_figure: bool) -> str:
         parts.append(f'<figure><img src="../../assets/xai/{safe.attr(name)}.png" alt="{safe.attr(getattr(method, "title", name))} on the benchmark model" loading="lazy"></figure>')
     row = (ctx.bench.get("methods") or {}).get(name)
     if isinstance(row, dict):
-        cells = "".join(f"<tr><td>{safe.text(k)}</td><td>{safe.text(_number(v))}</td></tr>" for k, v in row.items() if k != "paper_id")
+        cells = "".join(f"<tr><td>{safe.text(k.replace('_', ' '))}</td><td>{safe.text(_number(v))}</td></tr>" for k, v in row.items() if k not in ("paper_id", "title"))
         parts.append(f"<h2>Benchmark</h2><table><thead><tr><th>Metric</th><th>Value</th></tr></thead><tbody>{cells}</tbody></table>")
+    related = [p for p in getattr(method, "related", ()) if p in ctx.kb.records]
+    if related:
+        items = "".join(f'<li><a href="{ctx.href(doc, paper_doc(p))}" data-paper-id="{safe.attr(p)}">{safe.text(ctx.kb.records[p].title)}</a></li>' for p in related)
+        parts.append(f"<p>Also carries the idea of:</p><ul>{items}</ul>")
+    parts.append(f'<p><a href="{ctx.href(doc, "methods.md")}">All methods and the benchmark</a></p>')
     return f"---\ntitle: {safe.front_matter_title(getattr(method, 'title', name))}\n---\n\n<div class=\"kb-method\">" + "\n".join(parts) + "</div>\n"
 
 

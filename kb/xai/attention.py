@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
-from kb.xai.explanation import Explanation, from_sequence, resolve_target
 from kb.xai.adapters import Adapter, Inputs
+from kb.xai.explanation import Explanation, from_sequence, resolve_target
 
 
 def attention_maps(adapter: Adapter, inputs: Inputs) -> list[torch.Tensor]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from kb.xai.explanation import Explanation, resolve_target
 from kb.xai.adapters import Adapter, Inputs
+from kb.xai.explanation import Explanation, resolve_target
 
 
 @dataclass

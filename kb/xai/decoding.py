@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+
 from kb.xai.adapters import Adapter, Inputs
 
 

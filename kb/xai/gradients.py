@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from kb.xai import hooks
-from kb.xai.explanation import Explanation, from_sequence, resolve_target
 from kb.xai.adapters import Adapter, Inputs
+from kb.xai.explanation import Explanation, from_sequence, resolve_target
 
 
 def input_embeddings(adapter: Adapter, inputs: Inputs) -> torch.Tensor:

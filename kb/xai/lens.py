@@ -14,8 +14,8 @@ from torch import nn
 
 from kb.errors import KbError
 from kb.xai import hooks
-from kb.xai.explanation import Explanation, from_sequence, resolve_target
 from kb.xai.adapters import Adapter, Inputs
+from kb.xai.explanation import Explanation, from_sequence, resolve_target
 
 
 def layer_states(adapter: Adapter, inputs: Inputs) -> list[torch.Tensor]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from kb.xai.perturbation import probabilities
 from kb.xai.adapters import Adapter, Inputs
+from kb.xai.perturbation import probabilities
 
 
 def pointing_game(image: torch.Tensor, cell: int) -> float:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import torch
 
 from kb.xai import hooks
-from kb.xai.explanation import Explanation, from_sequence, resolve_target
 from kb.xai.adapters import Adapter, Inputs
+from kb.xai.explanation import Explanation, from_sequence, resolve_target
 
 
 def _down_projections(adapter: Adapter) -> list[torch.nn.Module]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import torch
 
 from kb.xai import hooks
+from kb.xai.adapters import Adapter, Inputs
 from kb.xai.explanation import Explanation, resolve_target
 from kb.xai.gradients import input_embeddings
 from kb.xai.lens import layer_states
-from kb.xai.adapters import Adapter, Inputs
 
 
 @dataclass

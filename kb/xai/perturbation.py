@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
-from kb.xai.explanation import Explanation, resolve_target
 from kb.xai.adapters import Adapter, Inputs
+from kb.xai.explanation import Explanation, resolve_target
 
 
 def probabilities(adapter: Adapter, batch: Inputs, target: int, chunk: int = 256) -> torch.Tensor:

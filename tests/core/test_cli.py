@@ -95,3 +95,22 @@ def test_stats_counts_areas_with_descendants(toy_root: Path, run_kb: RunKb) -> N
 def test_validate_accepts_taxonomy_paths_from_a_hook(toy_root: Path, run_kb: RunKb) -> None:
     result = run_kb("validate", "taxonomy/areas.yaml", cwd=toy_root)
     assert result.returncode == 0, result.stderr
+
+
+def test_validate_stays_light(toy_root: Path) -> None:
+    """The pre-commit path must not pay for the heavy stack: no torch, faiss, numpy, sqlalchemy."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from kb.cli import app\n"
+        "try:\n"
+        f"    app.main(['--root', {str(toy_root)!r}, 'validate'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('torch', 'sentence_transformers', 'faiss', 'transformers', 'numpy', 'sqlalchemy', 'mkdocs', 'arxiv')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "", result.stdout

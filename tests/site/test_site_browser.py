@@ -45,6 +45,7 @@ def test_paper_page_shows_bibtex_and_lineage(page, site_url: str) -> None:
 
 def test_browser_search_finds_a_paraphrased_need(page, site_url: str) -> None:
     page.goto(site_url + "search/")
+    page.focus("#kb-search")
     page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
     page.fill("#kb-search", "decoding that subtracts what the model predicts from a distorted copy of the image")
     page.wait_for_selector("#kb-search-results a[data-paper-id]")
@@ -78,6 +79,7 @@ def test_hostile_record_executes_nothing(page, site_url: str) -> None:
     handlers = page.evaluate("() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes].filter(a => a.name.startsWith('on')).map(a => a.name))")
     assert handlers == []
     page.goto(site_url + "search/")
+    page.focus("#kb-search")
     page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
     page.fill("#kb-search", "hostile probe script")
     page.wait_for_selector('#kb-search-results a[data-paper-id="hostile-record"]')
@@ -89,6 +91,31 @@ def test_browser_tokeniser_matches_python(page, site_url: str, site_root: Path) 
 
     tokenizer = Tokenizer.from_file(str(site_root / "build" / "search" / "static-model" / "tokenizer.json"))
     page.goto(site_url + "search/")
+    page.focus("#kb-search")
     page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
     for text in ["Grad-CAM's heatmaps, LLaVA-1.5 & BLIP-2!", "Café naïve 注意力 tokens—pruning", "x" * 120 + " ok"]:
         assert page.evaluate("t => window.kbSearch.tokenise(t)", text) == tokenizer.encode(text, add_special_tokens=False).ids, text
+
+
+def test_search_model_loads_on_focus_and_ranks_like_kb_search(page, site_url: str, site_root: Path) -> None:
+    from kb.project import Project
+    from kb.search import Searcher
+
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(site_url + "search/")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)
+    assert not [u for u in requested if "/assets/kb/search/" in u], "the search model must wait for the search box"
+    page.focus("#kb-search")
+    page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
+    assert any(u.endswith("/assets/kb/search/tokens.bin") for u in requested)
+    searcher = Searcher(Project(site_root))
+    for query in ("hallucination in vision language models", "neurons specific to one modality",
+                  "attention heads of a multimodal model", "contrastive decoding with a distorted image"):
+        expected = [hit.id for hit in searcher.search(query, 3)]
+        ranked = page.evaluate("q => window.kbSearch.rank(q)", query)
+        assert ranked[:1] == expected[:1], query
+        assert len(set(ranked[:3]) & set(expected[:3])) >= 2, query  # 4-bit token vectors: near ties may swap
+    assert page.evaluate("q => window.kbSearch.rank(q)", "🙂🙂") == [] == [h.id for h in searcher.search("🙂🙂", 3)]
+    assert page.errors == []

@@ -1,0 +1,86 @@
+"""Generated pages without a browser: method pages and their links both ways, statistics tables."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kb import graph as kb_graph
+from kb import statistics
+from kb.loader import load
+from kb.project import Project
+from kb.site import feature_pages, paper_page
+from kb.site.context import SiteContext
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class FakeMethod:
+    name: str
+    title: str
+    paper_id: str
+    implementation: str
+    summary: str
+    related: tuple[str, ...] = ()
+
+
+def toy_context(toy_root: Path) -> SiteContext:
+    kb = load(Project(toy_root))
+    return SiteContext(kb=kb, graph=kb_graph.build(kb))
+
+
+def test_method_page_shows_its_results_row_and_links_both_ways(toy_root: Path) -> None:
+    ctx = toy_context(toy_root)
+    ctx.methods = {"vcd": FakeMethod("vcd", "Visual <b>contrastive</b> decoding", "2311.16922", "kb.xai.decoding:VisualContrastiveDecoding",
+                                     "Subtracts the answer given a noised image.", related=("2305.10355",))}
+    ctx.bench = {"model": {"accuracy": 1.0}, "methods": {"vcd": {"paper_id": "2311.16922", "title": "x", "accuracy_gain": 0.25, "steps": 3}}}
+    page = feature_pages.method_page(ctx, "vcd", has_figure=True)
+    assert "&lt;b&gt;contrastive&lt;/b&gt;" in page and "<b>" not in page
+    assert re.search(r'<a href="\.\./\.\./papers/2311\.16922/" data-paper-id="2311\.16922">', page)
+    assert 'data-paper-id="2305.10355"' in page  # the record whose idea it carries
+    assert "<td>accuracy gain</td><td>0.25</td>" in page and "<td>steps</td><td>3</td>" in page
+    assert "paper id" not in page and "<td>title</td>" not in page
+    assert 'src="../../assets/xai/vcd.png"' in page
+    assert "<img" not in feature_pages.method_page(ctx, "vcd", has_figure=False)
+    introduced = paper_page.render(ctx, ctx.kb.records["2311.16922"])
+    assert '<a href="../../methods/vcd/">Visual &lt;b&gt;contrastive&lt;/b&gt; decoding</a>' in introduced
+    carried = paper_page.render(ctx, ctx.kb.records["2305.10355"])
+    assert 'href="../../methods/vcd/"' in carried
+    assert "methods/vcd/" not in paper_page.render(ctx, ctx.kb.records["2410.04819"])
+    table = feature_pages.methods_table(ctx)
+    assert 'href="../methods/vcd/"' in table and 'href="../papers/2311.16922/"' in table
+
+
+def test_every_catalogued_method_gets_a_page_linked_from_its_paper() -> None:
+    catalog = pytest.importorskip("kb.xai.catalog")
+    kb = load(Project(REPO))
+    ctx = SiteContext(kb=kb, graph=kb_graph.build(kb))
+    ctx.methods = {m.name: m for m in catalog.METHODS}
+    cached = REPO / "build" / "xai" / "results.json"  # written by kb.xai.benchmark.ensure_results; never retrained here
+    ctx.bench = json.loads(cached.read_text(encoding="utf-8")) if cached.is_file() else {"methods": {m.name: {"score": 0.5} for m in catalog.METHODS}}
+    assert ctx.methods, "kb.xai.catalog.METHODS is empty"
+    for name, method in ctx.methods.items():
+        page = feature_pages.method_page(ctx, name, has_figure=False)
+        assert "<h2>Benchmark</h2>" in page, name
+        if method.paper_id not in kb.records:  # a method paper not curated yet: linked on arXiv instead
+            assert f'href="https://arxiv.org/abs/{method.paper_id}"' in page, name
+            continue
+        assert f'data-paper-id="{method.paper_id}"' in page, name
+        assert f'href="../../methods/{name}/"' in paper_page.render(ctx, kb.records[method.paper_id]), name
+
+
+def test_statistics_page_has_count_tables_beside_the_plots(toy_root: Path) -> None:
+    ctx = toy_context(toy_root)
+    counts = statistics.compute(ctx.kb)
+    page = feature_pages.statistics_page(ctx, counts)
+    for key in ("year", "granularity", "modality", "area", "contribution"):
+        table = re.search(rf'<table class="kb-counts" data-counts="{key}">(.*?)</table>', page)
+        assert table, key
+        numbers = [int(n) for n in re.findall(r"<td>(\d+)</td></tr>", table.group(1))]
+        assert numbers == list(counts[key].values()), key
+    assert page.index('data-counts="year"') < page.index('id="kb-plot-granularity"') < page.index('data-counts="granularity"')
