@@ -110,7 +110,7 @@ def test_validate_stays_light(toy_root: Path) -> None:
         "except SystemExit:\n"
         "    pass\n"
         "heavy = ('torch', 'sentence_transformers', 'faiss', 'transformers', 'numpy', 'sqlalchemy', 'mkdocs', 'arxiv')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))\n"
+        "print('heavy:' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "", result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "heavy:", result.stdout
