@@ -161,7 +161,7 @@ def method_page(ctx: SiteContext, name: str, has_figure: bool) -> str:
         parts.append(f'<figure><img src="../../assets/xai/{safe.attr(name)}.png" alt="{safe.attr(getattr(method, "title", name))} on the benchmark model" loading="lazy"></figure>')
     row = (ctx.bench.get("methods") or {}).get(name)
     if isinstance(row, dict):
-        cells = "".join(f"<tr><td>{safe.text(k.replace('_', ' '))}</td><td>{safe.text(_number(v))}</td></tr>" for k, v in row.items() if k not in ("paper_id", "title"))
+        cells = "".join(f"<tr><td>{safe.text(k.replace('_', ' '))}</td><td>{safe.text(_number(v))}</td></tr>" for k, v in row.items() if k not in ("paper_id", "title") and v is not None)
         parts.append(f"<h2>Benchmark</h2><table><thead><tr><th>Metric</th><th>Value</th></tr></thead><tbody>{cells}</tbody></table>")
     related = [p for p in getattr(method, "related", ()) if p in ctx.kb.records]
     if related:

@@ -13,7 +13,6 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from kb import export as exporting
 from kb import graph as kb_graph
