@@ -14,16 +14,21 @@ import re
 from urllib.parse import quote, urlsplit
 
 _HTTP = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
-# Characters that Markdown or mkdocs-material extensions (emoji, abbreviations, attr lists) could
-# read as syntax if a string ever landed outside a raw HTML block; as entities they are plain text.
-_MARKDOWN_SPECIAL = {"*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#93;", "{": "&#123;", "}": "&#125;", ":": "&#58;", "|": "&#124;", "\\": "&#92;", "~": "&#126;", "^": "&#94;", "=": "&#61;", "+": "&#43;", "!": "&#33;", "#": "&#35;"}
-_SPECIAL = re.compile("[" + re.escape("".join(_MARKDOWN_SPECIAL)) + "]")
+# HTML's own specials plus the characters that Markdown or mkdocs-material extensions (emoji,
+# abbreviations, attr lists) could read as syntax if a string ever landed outside a raw HTML block.
+# One pass over the text: escaping in two passes would re-escape the '#' and '&' of earlier entities.
+_ENTITIES = {
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+    "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#93;", "{": "&#123;", "}": "&#125;",
+    ":": "&#58;", "|": "&#124;", "\\": "&#92;", "~": "&#126;", "^": "&#94;", "=": "&#61;", "+": "&#43;",
+    "!": "&#33;", "#": "&#35;",
+}
+_SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 
 
 def text(value: object) -> str:
-    """HTML-escaped text with Markdown syntax characters as entities: renders exactly as written."""
-    escaped = html.escape(str(value), quote=True)
-    return _SPECIAL.sub(lambda m: _MARKDOWN_SPECIAL[m.group(0)], escaped)
+    """Every HTML and Markdown special character as an entity: renders exactly as written."""
+    return _SPECIAL.sub(lambda m: _ENTITIES[m.group(0)], str(value))
 
 
 def attr(value: object) -> str:

@@ -260,7 +260,8 @@
   function schedule() { clearTimeout(timer); timer = setTimeout(run, 120); }
   input.addEventListener("focus", load);
   input.addEventListener("input", function () { load().then(schedule); });
-  var initial = new URLSearchParams(window.location.search).get("q");
+  // Not "q": mkdocs-material reads that one and opens its own keyword-search overlay over the page.
+  var initial = new URLSearchParams(window.location.search).get("query");
   if (initial) { input.value = initial; load().then(run); }
   else say("The search model (about 2 MiB) loads when you click the box.");
   window.kbSearch = {

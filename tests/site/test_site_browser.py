@@ -40,6 +40,9 @@ def test_paper_page_shows_bibtex_and_lineage(page, site_url: str) -> None:
     built_on_by = page.locator(".kb-lineage").inner_text()
     assert "A Toy Probe of Attention" in built_on_by
     assert page.locator('.kb-chip-area[data-area="training-inference.inference"]').count() == 1
+    # Escaped once, not twice: an apostrophe reads as an apostrophe, not as "&#x27;".
+    body = page.locator("article").inner_text()
+    assert "model's next-token distribution" in body and "&#" not in body
     assert page.errors == []
 
 
@@ -51,6 +54,15 @@ def test_browser_search_finds_a_paraphrased_need(page, site_url: str) -> None:
     page.wait_for_selector("#kb-search-results a[data-paper-id]")
     first = page.locator("#kb-search-results a[data-paper-id]").first.get_attribute("data-paper-id")
     assert first == "2311.16922"
+    assert page.errors == []
+
+
+def test_a_search_link_runs_the_query_without_the_theme_overlay(page, site_url: str) -> None:
+    page.goto(site_url + "search/?query=" + "contrastive decoding with a distorted image".replace(" ", "%20"))
+    page.wait_for_selector("#kb-search-results a[data-paper-id]", timeout=30000)
+    assert page.locator("#kb-search-results a[data-paper-id]").first.get_attribute("data-paper-id") == "2311.16922"
+    # mkdocs-material opens its keyword-search overlay for ?q=; ours must not trigger it.
+    assert not page.evaluate("() => document.querySelector('[data-md-toggle=search]').checked")
     assert page.errors == []
 
 

@@ -84,3 +84,14 @@ def test_statistics_page_has_count_tables_beside_the_plots(toy_root: Path) -> No
         numbers = [int(n) for n in re.findall(r"<td>(\d+)</td></tr>", table.group(1))]
         assert numbers == list(counts[key].values()), key
     assert page.index('data-counts="year"') < page.index('id="kb-plot-granularity"') < page.index('data-counts="granularity"')
+
+
+@pytest.mark.parametrize("value", ["the model's view", "a & b <i>x</i>", "C# [x](javascript:alert(1)) {: .x} *y*", "back\\slash &#39;"])
+def test_text_escapes_once_and_round_trips(value: str) -> None:
+    import html
+
+    from kb.site.markdown_safety import text
+
+    escaped = text(value)
+    assert html.unescape(escaped) == value
+    assert not set("<>'\"[]*#").intersection(escaped.replace("&#", ""))
