@@ -80,8 +80,8 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
 def parse(text: str) -> Document:
     if not text.strip():
         raise DocumentError(1, "file is empty")
-    for number, line in enumerate(text.splitlines(), start=1):
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
+    for number, row in enumerate(text.splitlines(), start=1):
+        indent = row[: len(row) - len(row.lstrip(" \t"))]
         if "\t" in indent:
             raise DocumentError(number, "tab character in indentation; indent with spaces")
     try:

@@ -6,6 +6,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -136,24 +137,24 @@ def show(ctx: click.Context, paper_id: str, as_json: bool, as_yaml: bool) -> Non
         click.echo(_human(data))
 
 
-def _human(data: dict[str, object]) -> str:
+def _human(data: dict[str, Any]) -> str:
     lines = [click.style(str(data["title"]), bold=True)]
     authors = data.get("authors") or []
-    lines.append(", ".join(map(str, authors)) if authors else "(authors unknown)")  # type: ignore[call-overload]
+    lines.append(", ".join(map(str, authors)) if authors else "(authors unknown)")
     lines.append(" · ".join(str(x) for x in (data["id"], data["year"], data.get("venue")) if x))
     for key in ("taxonomy", "granularity", "modalities", "contribution", "method_family", "models_studied"):
         value = data.get(key)
         if value:
             lines.append(f"{key:>15}: {', '.join(value) if isinstance(value, list) else value}")
     lines += ["", str(data["summary"]), ""]
-    lines += [f"  - {finding}" for finding in data.get("findings", [])]  # type: ignore[union-attr]
+    lines += [f"  - {finding}" for finding in data.get("findings", [])]
     links = data.get("links") or {}
-    for key, value in links.items():  # type: ignore[union-attr]
+    for key, value in links.items():
         lines.append(f"{key:>15}: {value}")
     for key in ("builds_on", "cites", "built_on_by", "cited_by"):
         value = data.get(key)
         if value:
-            shown = [f"{e['id']} ({e['relation']})" if isinstance(e, dict) else str(e) for e in value]  # type: ignore[union-attr]
+            shown = [f"{e['id']} ({e['relation']})" if isinstance(e, dict) else str(e) for e in value]
             lines.append(f"{key:>15}: {', '.join(shown)}")
     if data.get("implementation"):
         lines.append(f"{'implementation':>15}: {data['implementation']}")
