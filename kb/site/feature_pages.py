@@ -30,13 +30,17 @@ def graph_page(ctx: SiteContext) -> str:
     legend = "".join(f'<span class="kb-legend kb-p-{safe.attr(r)}"><span class="kb-swatch"></span>{safe.text(ctx.kb.taxonomy.areas[r].name)}</span>' for r in roots)
     n_lineage = sum(1 for *_, k in ctx.graph.edges(data="kind") if k == "lineage")
     n_cites = ctx.graph.number_of_edges() - n_lineage
+    n_linked = sum(1 for _, degree in ctx.graph.degree() if degree)
     return (
         "---\ntitle: Graph\nhide: [toc]\n---\n\n# Lineage and citation graph\n\n"
         f"{ctx.graph.number_of_nodes()} papers, {n_lineage} lineage edges (solid) and {n_cites} citation edges (dashed), "
-        "coloured by the paper's perspective. Click a node to open the paper; scroll to zoom.\n\n"
+        "coloured by the paper's perspective and sized by their number of links. "
+        f"The {n_linked} papers with at least one link are drawn; tick *show papers without links* for the rest. "
+        "Click a node to open the paper; scroll to zoom.\n\n"
         f'<div class="kb-graph-legend">{legend}</div>\n'
         '<div class="kb-graph-tools"><label><input type="checkbox" id="kb-graph-cites" checked> citations</label> '
-        '<label><input type="checkbox" id="kb-graph-lineage" checked> lineage</label></div>\n'
+        '<label><input type="checkbox" id="kb-graph-lineage" checked> lineage</label> '
+        '<label><input type="checkbox" id="kb-graph-unlinked"> show papers without links</label></div>\n'
         '<div id="kb-graph" class="kb-graph" data-src="../assets/kb/graph.json" role="img" aria-label="Graph of papers"></div>\n'
         '<p id="kb-graph-status" class="kb-shown" aria-live="polite"></p>\n'
         '<script src="../assets/vendor/cytoscape/cytoscape.min.js"></script>\n<script src="../assets/kb-graph.js"></script>\n'

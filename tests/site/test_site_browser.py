@@ -69,8 +69,29 @@ def test_a_search_link_runs_the_query_without_the_theme_overlay(page, site_url: 
 def test_graph_page_renders_nodes_and_opens_a_paper(page, site_url: str) -> None:
     page.goto(site_url + "graph/")
     page.wait_for_function("() => document.getElementById('kb-graph').dataset.nodes !== undefined", timeout=30000)
-    assert int(page.locator("#kb-graph").get_attribute("data-nodes")) == 6
+    graph = page.locator("#kb-graph")
+
+    def drawn() -> tuple[int, int]:
+        return int(graph.get_attribute("data-nodes")), int(graph.get_attribute("data-edges"))
+
+    # Toy KB + hostile record: 6 papers, 4 lineage edges and 1 citation; 2412.02104 has no link at all.
+    assert drawn() == (5, 5)
+    assert page.evaluate("() => window.kbGraph.getElementById('2412.02104').visible()") is False
     assert page.locator("#kb-graph canvas").count() > 0
+    # Nodes are sized by their links: the probe (4 links) is drawn wider than the benchmark it cites (2).
+    widths = page.evaluate("() => ['toy-attention-probe', '2305.10355'].map(id => window.kbGraph.getElementById(id).width())")
+    assert widths[0] > widths[1]
+    page.uncheck("#kb-graph-lineage")  # citations only: the probe and the one paper it cites
+    assert drawn() == (2, 1)
+    page.check("#kb-graph-unlinked")
+    assert drawn() == (6, 1)
+    assert page.evaluate("() => window.kbGraph.getElementById('2412.02104').visible()") is True
+    page.check("#kb-graph-lineage")
+    assert drawn() == (6, 5)
+    page.uncheck("#kb-graph-unlinked")
+    page.uncheck("#kb-graph-cites")  # lineage only: still 5 linked papers, 4 edges
+    assert drawn() == (5, 4)
+    page.check("#kb-graph-cites")
     page.evaluate("() => window.kbGraph.getElementById('2305.10355').emit('tap')")
     page.wait_for_url("**/papers/2305.10355/")
     assert page.errors == []
