@@ -62,12 +62,14 @@ def serve(project: Project, *, address: str = "127.0.0.1:8000", xai: bool = True
     """Live preview: regenerate when records, taxonomy or hand-written pages change; mkdocs reloads the browser."""
     from mkdocs.commands import serve as mkdocs_serve
 
+    # Stamp before the first generation, so an edit made while it runs is picked up, not lost.
+    stamp = _stamp(project)
     kb = _prepare(project)
     generate(project, kb, xai=xai)
     stop = threading.Event()
 
     def watch() -> None:
-        stamp = _stamp(project)
+        nonlocal stamp
         while not stop.wait(1.5):
             now = _stamp(project)
             if now != stamp:
@@ -79,7 +81,7 @@ def serve(project: Project, *, address: str = "127.0.0.1:8000", xai: bool = True
 
     threading.Thread(target=watch, daemon=True).start()
     try:
-        overrides = _overrides(project, _prepare(project), site_dir=None)
+        overrides = _overrides(project, kb, site_dir=None)
         mkdocs_serve.serve(config_file=str(_config_file(project)), livereload=True, dev_addr=address, **overrides)
     finally:
         stop.set()

@@ -49,6 +49,8 @@
       var visible = cy.elements().filter(function (e) { return e.style("display") !== "none"; });
       var nodes = visible.nodes().length, edges = visible.edges().length;
       visible.layout(many ? { name: "grid" } : { name: "cose", animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 60, fit: true, padding: 20 }).run();
+      // Fitting a handful of nodes would blow them up to fill the box.
+      if (cy.zoom() > 1.6) { cy.zoom(1.6); cy.center(visible); }
       box.dataset.nodes = String(nodes);
       box.dataset.edges = String(edges);
       if (status) status.textContent = "Showing " + nodes + " of " + cy.nodes().length + " papers and " + edges + " edges.";

@@ -92,7 +92,16 @@ def test_graph_page_renders_nodes_and_opens_a_paper(page, site_url: str) -> None
     page.uncheck("#kb-graph-cites")  # lineage only: still 5 linked papers, 4 edges
     assert drawn() == (5, 4)
     page.check("#kb-graph-cites")
-    page.evaluate("() => window.kbGraph.getElementById('2305.10355').emit('tap')")
+    # A real mouse click on the drawn node (emitting 'tap' from page.evaluate delays the navigation ~12 s).
+    # Scroll below the sticky header, then let the scroll event reach cytoscape, which caches the box's position.
+    x, y, hit = page.evaluate("""async () => { const box = document.getElementById('kb-graph');
+                                         box.scrollIntoView({block: 'end'});
+                                         await new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)));
+                                         const p = window.kbGraph.getElementById('2305.10355').renderedPosition();
+                                         const r = box.getBoundingClientRect(), x = r.left + p.x, y = r.top + p.y;
+                                         return [x, y, document.elementFromPoint(x, y)?.tagName]; }""")
+    assert hit == "CANVAS", (x, y, hit)
+    page.mouse.click(x, y)
     page.wait_for_url("**/papers/2305.10355/")
     assert page.errors == []
 
