@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, insert
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
+from kb import atomic
 from kb.knowledge_base import KnowledgeBase, record_hash
 from kb.project import Project, source_stamp
 from kb.records import Record
@@ -169,24 +167,11 @@ def build(kb: KnowledgeBase, project: Project, force: bool = False) -> BuildResu
         return BuildResult(changed=False, papers=len(kb), target=url)
     values = {"fingerprint": fingerprint, "schema_version": SCHEMA_VERSION, "source_stamp": source_stamp(project), "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     if url.startswith("sqlite:///"):
-        with _atomic_sqlite(Path(url.removeprefix("sqlite:///"))) as tmp_url:
-            _fill(make_engine(tmp_url), kb, project, values)
+        with atomic.replacing(Path(url.removeprefix("sqlite:///"))) as temp:
+            _fill(make_engine(f"sqlite:///{temp}"), kb, project, values)
     else:
         _fill(make_engine(url), kb, project, values)
     return BuildResult(changed=True, papers=len(kb), target=url)
-
-
-@contextmanager
-def _atomic_sqlite(target: Path) -> Iterator[str]:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kb-", suffix=".sqlite.tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        yield f"sqlite:///{tmp}"
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _fill(engine: Engine, kb: KnowledgeBase, project: Project, meta: dict[str, str]) -> None:

@@ -9,12 +9,9 @@ draft nobody reviewed cannot be merged.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kb import yamlfile
@@ -197,14 +194,3 @@ def check_round_trip(text: str, paper: ArxivPaper) -> None:
         raise AssertionError(f"draft for {paper.id}: 'published' reads back as {data.get('published')!r}")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder so a reader never sees half a record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb import atomic
 from kb.errors import KbError
 from kb.static_model import model_source_dir
 
@@ -128,9 +129,9 @@ class EmbeddingCache:
         buffer = io.BytesIO()
         np.save(buffer, matrix.astype(np.float32), allow_pickle=False)
         data = buffer.getvalue()
-        _write_atomic(self._matrix_path, data)
+        atomic.write_bytes(self._matrix_path, data)
         header = {"model": _model_id(), "sha256": hashlib.sha256(data).hexdigest(), "hashes": hashes}
-        _write_atomic(self._header_path, json.dumps(header).encode())
+        atomic.write_bytes(self._header_path, json.dumps(header).encode())
         self.discarded = False
 
 
@@ -139,7 +140,3 @@ def _model_id() -> str:
     return f"all-MiniLM-L6-v2:{(source / 'model.safetensors').stat().st_size}"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb import atomic
 from kb.project import Project, source_stamp
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def ensure_index(project: Project, kb: KnowledgeBase | None = None, progress: bo
         if index is not None:
             if meta.get("stamp") != stamp:
                 meta["stamp"] = stamp
-                _write_atomic(folder / "meta.json", json.dumps(meta).encode())
+                atomic.write_bytes(folder / "meta.json", json.dumps(meta).encode())
             index.model_dir = model_dir
             return index
     return build_index(project, kb, model_dir, stamp, progress)
@@ -149,7 +149,7 @@ def build_index(project: Project, kb: KnowledgeBase, model_dir: Path, stamp: str
         "area_ancestors": {a: kb.taxonomy.ancestors(a) for a in kb.taxonomy.areas},
         "vocabulary": vocabulary(kb.taxonomy),
     }
-    _write_atomic(folder / "meta.json", json.dumps(meta).encode())
+    atomic.write_bytes(folder / "meta.json", json.dumps(meta).encode())
     for path in folder.glob("*.faiss"):
         if path.name not in (static_file, dense_file):
             path.unlink(missing_ok=True)
@@ -206,7 +206,7 @@ def _save_faiss(folder: Path, kind: str, index: faiss.Index) -> tuple[str, str]:
     digest = hashlib.sha256(data).hexdigest()
     name = f"{kind}-{digest[:16]}.faiss"
     if not (folder / name).exists():
-        _write_atomic(folder / name, data)
+        atomic.write_bytes(folder / name, data)
     return name, digest
 
 
@@ -226,7 +226,3 @@ def _load_faiss(path: Path, sha256: str) -> Any:
         return None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb import atomic
 from kb.errors import KbError
 from kb.project import Project, source_stamp
 
@@ -93,7 +93,7 @@ def static_model_dir(project: Project, kb: KnowledgeBase | None = None) -> Path:
     if config is not None and config.get("kb_fingerprint") == fingerprint:
         if config.get("kb_stamp") != stamp:
             config["kb_stamp"] = stamp
-            _write_atomic(folder / "config.json", json.dumps(config, indent=2).encode())
+            atomic.write_bytes(folder / "config.json", json.dumps(config, indent=2).encode())
         return folder
     from kb.index import document_text
 
@@ -153,8 +153,8 @@ def base_vectors(project: Project) -> np.ndarray:
     np.save(buffer, vectors, allow_pickle=False)
     data = buffer.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, data)
-    _write_atomic(path.with_suffix(".json"), json.dumps({"source": expected, "sha256": hashlib.sha256(data).hexdigest()}).encode())
+    atomic.write_bytes(path, data)
+    atomic.write_bytes(path.with_suffix(".json"), json.dumps({"source": expected, "sha256": hashlib.sha256(data).hexdigest()}).encode())
     return vectors
 
 
@@ -203,10 +203,9 @@ def weigh(folder: Path, base: np.ndarray, documents: list[str], stamp: str, fing
         frequency[np.unique(np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64))] += 1
     weights = np.log((len(documents) + 1) / (frequency + 1)) + IDF_FLOOR
     matrix = (base * weights[:, None]).astype(np.float32)
-    _write_atomic(folder / "tokenizer.json", tokenizer_bytes)
-    tmp = folder / f".model.safetensors.{os.getpid()}.tmp"
-    save_file({"embeddings": matrix}, str(tmp))
-    os.replace(tmp, folder / "model.safetensors")
+    atomic.write_bytes(folder / "tokenizer.json", tokenizer_bytes)
+    with atomic.replacing(folder / "model.safetensors") as temp:
+        save_file({"embeddings": matrix}, str(temp))
     config = {
         "model_type": "model2vec",
         "architectures": ["StaticModel"],
@@ -222,14 +221,10 @@ def weigh(folder: Path, base: np.ndarray, documents: list[str], stamp: str, fing
         "kb_fingerprint": fingerprint,
         "kb_files": {name: _file_hash(folder / name) for name in ("model.safetensors", "tokenizer.json")},
     }
-    _write_atomic(folder / "config.json", json.dumps(config, indent=2).encode())
+    atomic.write_bytes(folder / "config.json", json.dumps(config, indent=2).encode())
     encoder.cache_clear()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, n
     findings are left as TODO, which `kb validate` refuses until you write them. Either every draft
     is written or none is. The API is KB_ARXIV_API_URL (default: arXiv's export API).
     """
-    from kb import arxiv_api, draft, identifier
+    from kb import arxiv_api, atomic, draft, identifier
 
     project = project_of(ctx)
     wanted = list(dict.fromkeys(arxiv_api.normalise(text) for text in ids))
@@ -83,7 +83,7 @@ def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, n
         if plan.old == plan.new:
             click.echo(f"unchanged: {project.shown(plan.path)}", err=True)
             continue
-        draft.write_atomic(plan.path, plan.new)
+        atomic.write_text(plan.path, plan.new)
         shown = project.shown(plan.path)
         if plan.kind == "refresh":
             click.echo(f"updated {shown}; run `kb validate {shown}`")
@@ -191,9 +191,9 @@ def refs(ctx: click.Context, ids: tuple[str, ...], dry_run: bool, timeout: float
         if dry_run:
             click.echo("dry run: nothing written", err=True)
             continue
-        from kb.draft import write_atomic
+        from kb import atomic
 
-        write_atomic(path, new_text)
+        atomic.write_text(path, new_text)
         click.echo(f"updated {shown}: cites {', '.join(sorted(added))} added")
 
 

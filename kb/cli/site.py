@@ -63,9 +63,7 @@ def export_command(ctx: click.Context, fmt: str, area: str | None, output: Path 
     if output is None:
         click.echo(text, nl=False)
         return
-    import os
+    from kb import atomic
 
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, output)
+    atomic.write_text(output, text)
     click.echo(f"wrote {len(export.selected(kb, area))} papers to {output}", err=True)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb import atomic
 from kb import export as exporting
 from kb import graph as kb_graph
 from kb import statistics
@@ -157,10 +156,7 @@ def _sync(folder: Path, files: dict[str, bytes]) -> int:
         path = folder / name
         if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        atomic.write_bytes(path, data)
         written += 1
     wanted = {folder / name for name in files}
     for path in sorted(folder.rglob("*"), reverse=True):

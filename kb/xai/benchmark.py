@@ -4,13 +4,12 @@ evidence, score every method against the known evidence, and cache the table in 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from kb import atomic
 from kb.errors import KbError
 from kb.project import Project
 from kb.xai.catalog import BY_NAME
@@ -54,20 +53,8 @@ def ensure_results(project: Project, *, rebuild: bool = False) -> dict[str, Any]
     from kb.xai import figures as drawing
 
     drawing.write_all(figures, out / "figures")
-    _write_atomically(path, json.dumps(results, indent=2, sort_keys=False))
+    atomic.write_text(path, json.dumps(results, indent=2, sort_keys=False))
     return results
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
 
 
 def methods() -> list[Any]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+from kb import atomic
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +57,8 @@ def _bars(name: str, values: dict[str, float]) -> Any:
 def _save(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
-    os.close(handle)
     try:
-        fig.savefig(temp, format="png", dpi=80)
-        os.replace(temp, path)
+        with atomic.replacing(path) as temp:
+            fig.savefig(temp, format="png", dpi=80)
     finally:
         plt.close(fig)
-        if os.path.exists(temp):
-            os.unlink(temp)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from kb import atomic
 from kb.xai import toy_task
 
 SEED = 7
@@ -120,13 +119,6 @@ def load_or_train(folder: Path) -> Cached:
         except Exception:  # noqa: BLE001 - any unreadable cache is simply rebuilt
             pass
     model = train()
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic.replacing(path) as temp:
         torch.save({"fingerprint": key, "state": model.state_dict()}, temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
     return Cached(model, trained=True)

@@ -96,3 +96,15 @@ def test_yaml_record_yaml_round_trip(toy_root: Path) -> None:
         again = validate(yamlfile.parse(text).data, kb.taxonomy)
         assert again == record
         assert yamlfile.dump(again.to_data()) == text
+
+
+def test_atomic_replacement_keeps_the_old_file_when_the_writer_fails(tmp_path: Path) -> None:
+    from kb import atomic
+
+    target = tmp_path / "out" / "file.json"
+    atomic.write_text(target, "old\n")
+    with pytest.raises(RuntimeError), atomic.replacing(target) as temp:
+        temp.write_text("half")
+        raise RuntimeError("writer died")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in target.parent.iterdir()] == ["file.json"]

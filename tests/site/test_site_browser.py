@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MARK  # type: ignore[import-not-found]
+from tests.site.conftest import MARK
 
 pytestmark = pytest.mark.browser
 
