@@ -160,12 +160,13 @@ def build(kb: KnowledgeBase, project: Project, force: bool = False) -> BuildResu
     """Write the database unless its fingerprint already matches the records."""
     url = project.database_url
     fingerprint = kb.fingerprint()
+    stamp = source_stamp(project)  # one stat of every input file, not one per use
     meta = read_meta(url)
     if not force and meta.get("fingerprint") == fingerprint and meta.get("schema_version") == SCHEMA_VERSION:
-        if meta.get("source_stamp") != source_stamp(project):
-            _write_meta(make_engine(url), {"source_stamp": source_stamp(project)})
+        if meta.get("source_stamp") != stamp:
+            _write_meta(make_engine(url), {"source_stamp": stamp})
         return BuildResult(changed=False, papers=len(kb), target=url)
-    values = {"fingerprint": fingerprint, "schema_version": SCHEMA_VERSION, "source_stamp": source_stamp(project), "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    values = {"fingerprint": fingerprint, "schema_version": SCHEMA_VERSION, "source_stamp": stamp, "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     if url.startswith("sqlite:///"):
         with atomic.replacing(Path(url.removeprefix("sqlite:///"))) as temp:
             _fill(make_engine(f"sqlite:///{temp}"), kb, project, values)
@@ -248,10 +249,11 @@ def count_rows(engine: Engine, table: type[SQLModel]) -> int:
         return int(session.exec(select(func.count()).select_from(table)).one())
 
 
-def ensure_built(project: Project) -> Engine:
-    """An engine on a database that agrees with the records, rebuilding it first when they changed."""
+def ensure_built(project: Project, kb: KnowledgeBase | None = None) -> Engine:
+    """An engine on a database that agrees with the records, rebuilding it first when they changed.
+    A caller that has already loaded the records passes them, so they are not read twice."""
     from kb.loader import load
 
     if not is_current(project):
-        build(load(project), project)
+        build(kb if kb is not None else load(project), project)
     return make_engine(project.database_url)

@@ -207,14 +207,14 @@ def search(project: Project, query: str, k: int = 10, filters: Filters | None = 
 
 # -- related papers -------------------------------------------------------------------------------
 
-def related_all(project: Project, k: int = 5) -> dict[str, list[tuple[str, float]]]:
+def related_all(project: Project, k: int = 5, index: SearchIndex | None = None) -> dict[str, list[tuple[str, float]]]:
     """For every paper, its k nearest papers by sentence-transformer similarity of the indexed text.
 
     One matrix product for the whole knowledge base; vectors come from the per-record cache, so only
     changed records are embedded again (the first run embeds everything, ~20 records a second)."""
     import numpy as np
 
-    index = ensure_index(project, progress=True)
+    index = index or ensure_index(project, progress=True)
     ids = index.ids
     if not ids:
         return {}
@@ -228,10 +228,10 @@ def related_all(project: Project, k: int = 5) -> dict[str, list[tuple[str, float
     return out
 
 
-def related(project: Project, paper_id: str, k: int = 5) -> list[tuple[str, float]]:
+def related(project: Project, paper_id: str, k: int = 5, index: SearchIndex | None = None) -> list[tuple[str, float]]:
     from kb.identifier import normalise_arxiv
 
-    index = ensure_index(project)
+    index = index or ensure_index(project)
     wanted = paper_id.strip()
     if wanted not in index.ids:
         try:
@@ -240,4 +240,4 @@ def related(project: Project, paper_id: str, k: int = 5) -> list[tuple[str, floa
             pass
     if wanted not in index.ids:
         raise KbError(f"no record '{paper_id}' in papers/{_hint(paper_id, index.ids)}")
-    return related_all(project, k)[wanted]
+    return related_all(project, k, index)[wanted]

@@ -52,8 +52,9 @@ def related(ctx: click.Context, paper_id: str, k: int, as_json: bool) -> None:
     from kb.search import related as nearest
 
     project = project_of(ctx)
-    pairs = nearest(project, paper_id, k)
-    titles = {d.id: d.title for d in ensure_index(project).documents}
+    index = ensure_index(project)
+    pairs = nearest(project, paper_id, k, index)
+    titles = {d.id: d.title for d in index.documents}
     if as_json:
         click.echo(json.dumps([{"id": i, "title": titles.get(i, ""), "score": s} for i, s in pairs], ensure_ascii=False, indent=2))
         return

@@ -92,7 +92,7 @@ def _prepare(project: Project) -> KnowledgeBase:
     from kb.loader import load
 
     kb = load(project)
-    db.ensure_built(project)
+    db.ensure_built(project, kb)
     return kb
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,11 +12,15 @@ from torch.utils.hooks import RemovableHandle
 
 
 @contextmanager
-def registered(handles: Callable[[], list[RemovableHandle]]) -> Iterator[None]:
-    """Registers hooks by calling `handles()` and removes every one of them on the way out."""
+def registered(handles: Callable[[], Iterable[RemovableHandle]]) -> Iterator[None]:
+    """Registers hooks by calling `handles()` and removes every one of them on the way out.
+
+    Handles are taken one at a time, so if registering the third of five fails, the first two are
+    still removed (a list built in one go would be lost whole)."""
     made: list[RemovableHandle] = []
     try:
-        made.extend(handles())
+        for handle in handles():
+            made.append(handle)
         yield
     finally:
         for handle in made:
@@ -33,7 +37,7 @@ def capture_outputs(modules: list[nn.Module]) -> Iterator[list[Any]]:
             seen[index] = output
         return hook
 
-    with registered(lambda: [m.register_forward_hook(hook_for(i)) for i, m in enumerate(modules)]):
+    with registered(lambda: (m.register_forward_hook(hook_for(i)) for i, m in enumerate(modules))):
         yield seen
 
 

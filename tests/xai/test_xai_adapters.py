@@ -117,3 +117,18 @@ def test_no_hook_survives_an_exception(family: Any) -> None:
     with pytest.raises(KeyError), hooks.capture_outputs(list(adapter.decoder_layers)):
         raise KeyError("raised in the body")
     assert hooks.live_hooks(model) == before
+
+
+def test_hooks_registered_before_a_failing_registration_are_removed() -> None:
+    import torch
+
+    from kb.xai.hooks import capture_outputs
+
+    class Refuses(torch.nn.Linear):
+        def register_forward_hook(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("cannot hook this module")
+
+    first, second = torch.nn.Linear(2, 2), Refuses(2, 2)
+    with pytest.raises(RuntimeError), capture_outputs([first, second]):
+        pass
+    assert not first._forward_hooks
