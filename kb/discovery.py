@@ -41,7 +41,12 @@ class Candidate:
     title: str
     score: float
     area: str
-    known: bool
+    known: bool  # already a record
+    triaged: bool = False  # read before and judged out of scope (curation/excluded.yaml)
+
+    @property
+    def new(self) -> bool:
+        return not self.known and not self.triaged
 
 
 def read_bulk(path: Path) -> Iterator[tuple[str, str, str]]:
@@ -102,7 +107,8 @@ def discover(project: Project, kb: KnowledgeBase, path: Path) -> list[Candidate]
         score[i] = total
     order = np.argsort(-score, kind="stable")
     areas = _areas(project, kb, index, rows, own, [int(i) for i in order[:AREA_RANKS]])
-    return [Candidate(rows[i][0], rows[i][1], round(float(score[i]), 3), areas.get(int(i), ""), bool(own[i] >= 0)) for i in order]
+    return [Candidate(rows[i][0], rows[i][1], round(float(score[i]), 3), areas.get(int(i), ""), bool(own[i] >= 0),
+                      _plain_id(rows[i][0]) in kb.triage) for i in order]
 
 
 def _areas(project: Project, kb: KnowledgeBase, index: SearchIndex, rows: list[tuple[str, str, str]], own: np.ndarray, which: list[int]) -> dict[int, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kb.records import Record
 from kb.taxonomy import Taxonomy
+from kb.triage import Triage
 
 
 @dataclass
@@ -17,6 +18,7 @@ class KnowledgeBase:
     taxonomy: Taxonomy
     records: dict[str, Record]
     files: dict[str, Path] = field(default_factory=dict)
+    triage: Triage = field(default_factory=lambda: Triage({}))
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records.values())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -18,7 +17,8 @@ from kb.errors import ValidationFailed
 from kb.knowledge_base import KnowledgeBase
 from kb.problem import Problem, format_field
 from kb.project import Project
-from kb.records import FieldError, Record, validate
+from kb import triage
+from kb.records import FieldError, Record, normalised_title, validate
 from kb.taxonomy import Taxonomy, did_you_mean, load_taxonomy
 
 RECORD_FIELDS = tuple(Record.model_fields)
@@ -42,13 +42,16 @@ def load(project: Project, only: Sequence[Path] | None = None, workers: int | No
             loaded.append((path, record))
     # A reference to a file that exists but failed validation is not reported again as unresolved.
     stems = {path.stem for path in paths}
-    records, files = _cross_check(project, loaded, problems, stems)
+    records, files, titles = _cross_check(project, loaded, problems, stems)
+    triage_shown = project.shown(project.triage_path)
+    excluded, found = triage.read(project.triage_path, triage_shown, records, titles)
+    problems.extend(found)
     if only is not None:
         wanted = {project.shown(p) for p in only}
-        problems = [p for p in problems if p.path in wanted or p.path.startswith("taxonomy/")]
+        problems = [p for p in problems if p.path in wanted or p.path.startswith("taxonomy/") or p.path == triage_shown]
     if problems:
         raise ValidationFailed(problems)
-    return KnowledgeBase(taxonomy=taxonomy, records=records, files=files)
+    return KnowledgeBase(taxonomy=taxonomy, records=records, files=files, triage=excluded)
 
 
 def _read_all(project: Project, taxonomy: Taxonomy, paths: list[Path], workers: int | None) -> Iterator[tuple[Path, Record | None, list[Problem]]]:
@@ -95,8 +98,8 @@ def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem
                 problems.append(Problem(project.shown(path), None, None, "record files end in .yaml, not .yml"))
     taxonomy = project.taxonomy_dir.resolve()
     for path in extra:
-        if path.resolve().is_relative_to(taxonomy):
-            continue  # taxonomy files are always checked, as the taxonomy, never as records
+        if path.resolve().is_relative_to(taxonomy) or path.resolve() == project.triage_path.resolve():
+            continue  # the taxonomy and the triage file are always checked, as what they are, never as records
         if not path.exists():
             problems.append(Problem(project.shown(path), None, None, "no such file"))
         elif path.is_dir():
@@ -160,10 +163,6 @@ def _shown_input(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def normalised_title(title: str) -> str:
-    return re.sub(r"[^0-9a-z]+", " ", title.casefold()).strip()
-
-
 def _line(path: Path, loc: tuple[str | int, ...]) -> int | None:
     """A value's line, read again from the file: only needed when a cross-record problem is reported."""
     try:
@@ -172,7 +171,7 @@ def _line(path: Path, loc: tuple[str | int, ...]) -> int | None:
         return None
 
 
-def _cross_check(project: Project, loaded: list[tuple[Path, Record]], problems: list[Problem], stems: set[str]) -> tuple[dict[str, Record], dict[str, Path]]:
+def _cross_check(project: Project, loaded: list[tuple[Path, Record]], problems: list[Problem], stems: set[str]) -> tuple[dict[str, Record], dict[str, Path], dict[str, str]]:
     records: dict[str, Record] = {}
     files: dict[str, Path] = {}
     titles: dict[str, str] = {}
@@ -198,4 +197,4 @@ def _cross_check(project: Project, loaded: list[tuple[Path, Record]], problems: 
         for i, edge in enumerate(record.builds_on):
             if edge.id not in records and identifier.file_stem(edge.id) not in stems:
                 problems.append(Problem(shown, _line(path, ("builds_on", i, "id")), f"builds_on[{i}].id", f"'{edge.id}' is not a record in papers/{did_you_mean(edge.id, records)}"))
-    return records, files
+    return records, files, titles

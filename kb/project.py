@@ -39,6 +39,11 @@ class Project:
         return self.root / "papers"
 
     @property
+    def triage_path(self) -> Path:
+        """Papers read and judged out of scope, with reasons (see kb.triage)."""
+        return self.root / "curation" / "excluded.yaml"
+
+    @property
     def build_dir(self) -> Path:
         return self.root / "build"
 

@@ -94,6 +94,7 @@ ModelName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_m
 Summary = Annotated[str, Field(min_length=80, max_length=1500), AfterValidator(_plain_text), AfterValidator(_no_placeholder)]
 Finding = Annotated[str, Field(min_length=15, max_length=400), AfterValidator(_one_line), AfterValidator(_no_placeholder)]
 Note = Annotated[str, Field(max_length=300), AfterValidator(_one_line)]
+CuratorsNote = Annotated[str, Field(min_length=20, max_length=600), AfterValidator(_plain_text), AfterValidator(_no_placeholder)]
 
 
 class _Strict(BaseModel):
@@ -143,8 +144,9 @@ class Record(_Strict):
     contribution: Annotated[str, _facet("contribution")]
     method_family: list[Annotated[str, _facet("method_family")]] = Field(default_factory=list, max_length=8)
     models_studied: list[ModelName] = Field(default_factory=list, max_length=40, description="Canonical names; aliases are normalised")
-    summary: Summary = Field(description="2-4 sentences in our own words: what the paper does and why it matters for explainability")
-    findings: list[Finding] = Field(min_length=1, max_length=5, description="Short claims in our own words")
+    summary: Summary = Field(description="2-4 sentences in our own words saying only what the paper's abstract says")
+    findings: list[Finding] = Field(min_length=1, max_length=5, description="Short claims of the abstract, in our own words")
+    curators_note: CuratorsNote | None = Field(default=None, description="Optional: the curators' view (why the paper matters for explainability); shown labelled as ours")
     cites: list[PaperId] = Field(default_factory=list, max_length=500, description="Verified bibliographic citations inside the corpus")
     builds_on: list[Lineage] = Field(default_factory=list, max_length=50, description="Curated lineage inside the corpus")
     implementation: Annotated[str, Field(pattern=IMPLEMENTATION.pattern)] | None = Field(default=None, description="Reference implementation, module:attribute under kb.xai")
@@ -214,6 +216,11 @@ class FieldError(ValueError):
 
 def _field_error(field: str, message: str) -> ValueError:
     return FieldError(field, message)
+
+
+def normalised_title(title: str) -> str:
+    """The key under which two titles count as the same paper: case, punctuation and spacing ignored."""
+    return re.sub(r"[^0-9a-z]+", " ", title.casefold()).strip()
 
 
 def validate(data: Any, taxonomy: Taxonomy) -> Record:

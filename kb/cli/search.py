@@ -101,7 +101,7 @@ def discover(ctx: click.Context, file: Path, n: int, as_json: bool) -> None:
 
     project = project_of(ctx)
     found = rank(project, load(project), file)
-    new = [c for c in found if not c.known][:n]
+    new = [c for c in found if c.new][:n]
     if as_json:
         click.echo(json.dumps([{"id": c.id, "title": c.title, "score": c.score, "area": c.area} for c in new], ensure_ascii=False, indent=2))
         return

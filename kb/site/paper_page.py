@@ -50,6 +50,11 @@ def render(ctx: SiteContext, record: Record) -> str:
     parts.append("<h2>Summary</h2>")
     parts.append("".join(f"<p>{safe.text(p)}</p>" for p in record.summary.split("\n\n") if p.strip()))
     parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{safe.text(f)}</li>" for f in record.findings) + "</ul>")
+    if record.curators_note:
+        # Our view is kept apart from what the paper says, and labelled as ours.
+        parts.append('<aside class="kb-curators-note" aria-label="Curators\' note"><h2>Curators\' note</h2>'
+                     f"<p>{safe.text(record.curators_note)}</p>"
+                     '<p class="kb-note-label">Our reading of why this paper matters, not a claim of the paper.</p></aside>')
 
     methods = ctx.methods_of(record.id)
     if record.implementation or methods:

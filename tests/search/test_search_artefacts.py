@@ -91,6 +91,12 @@ def test_discover_ranks_relevant_new_papers_first(search_root: Path, run_kb, tmp
     assert [c["id"] for c in found][0] == "2501.00001"  # the known paper is left out, the relevant one leads
     assert "2305.10355v2" not in [c["id"] for c in found]
     assert found[0]["area"] == "model.neuron"
+    # A paper read and judged out of scope is not shown again.
+    (search_root / "curation").mkdir()
+    (search_root / "curation" / "excluded.yaml").write_text(
+        "- {id: '2501.00001', title: Neurons that respond to one modality in multimodal LLMs, reason: a test exclusion}\n")
+    again = json.loads(run_kb("discover", str(bulk), "--json", cwd=search_root).stdout)
+    assert "2501.00001" not in [c["id"] for c in again] and len(again) == len(found) - 1
     broken = tmp_path / "broken.jsonl"
     broken.write_text(json.dumps(rows[1]) + "\n{not json\n")
     out = run_kb("discover", str(broken), cwd=search_root)

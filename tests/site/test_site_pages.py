@@ -95,3 +95,16 @@ def test_text_escapes_once_and_round_trips(value: str) -> None:
     escaped = text(value)
     assert html.unescape(escaped) == value
     assert not set("<>'\"[]*#").intersection(escaped.replace("&#", ""))
+
+
+def test_curators_note_is_shown_apart_and_labelled_as_ours(toy_root: Path) -> None:
+    path = toy_root / "papers" / "2311.16922.yaml"
+    path.write_text(path.read_text() + "curators_note: A decoding paper, kept because it makes the <b>weight</b> of language priors visible.\n")
+    ctx = toy_context(toy_root)
+    page = paper_page.render(ctx, ctx.kb.records["2311.16922"])
+    note = page[page.index('<aside class="kb-curators-note"'):]
+    assert "Curators' note" in note and "not a claim of the paper" in note
+    assert "&lt;b&gt;weight&lt;/b&gt;" in note and "<b>" not in note
+    assert page.index("<h2>Findings</h2>") < page.index("kb-curators-note")
+    plain = paper_page.render(ctx, load(Project(REPO / "tests" / "data" / "toykb")).records["2311.16922"])
+    assert "kb-curators-note" not in plain
