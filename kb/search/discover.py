@@ -1,0 +1,132 @@
+"""Finding papers that belong in the knowledge base in a bulk arXiv metadata file.
+
+The score is a naive-Bayes log-odds that a paper's words come from the records rather than from the
+bulk file as a whole (positive-unlabelled learning: the bulk file is mostly other work). Each distinct
+stemmed word of the title and abstract adds log(P(word | records) / P(word | bulk)), with P(word |
+records) Dirichlet-smoothed towards P(word | bulk) (prior weight MU) so that words the records never use
+count slightly against a paper instead of for it. A paper already in the knowledge base is marked
+`known` and its own record is left out of the counts, so its rank says whether discovery would have
+found it. The suggested area is the best one `kb suggest` gives from the title and abstract (computed
+for the best AREA_RANKS papers).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kb.errors import KbError
+from kb.identifier import normalise_arxiv
+from kb.knowledge_base import KnowledgeBase
+from kb.project import Project
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from kb.index import SearchIndex
+    
+MU = 1000.0
+AREA_RANKS = 1000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    title: str
+    score: float
+    area: str
+    known: bool  # already a record
+    triaged: bool = False  # read before and judged out of scope (curation/excluded.yaml)
+
+    @property
+    def new(self) -> bool:
+        return not self.known and not self.triaged
+
+
+def read_bulk(path: Path) -> Iterator[tuple[str, str, str]]:
+    """(arxiv id, title, abstract) per line of a JSON-lines file, gzip-compressed or not."""
+    with path.open("rb") as probe:
+        compressed = probe.read(2) == b"\x1f\x8b"
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise KbError(f"{path}:{number}: not a JSON object ({exc})") from None
+                if not isinstance(row, dict):
+                    raise KbError(f"{path}:{number}: not a JSON object")
+                for key in ("arxiv_id", "title"):
+                    if not isinstance(row.get(key), str) or not row[key].strip():
+                        raise KbError(f"{path}:{number}: field '{key}' is missing or not text")
+                abstract = row.get("abstract")
+                yield row["arxiv_id"].strip(), " ".join(row["title"].split()), abstract if isinstance(abstract, str) else ""
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise KbError(f"{path}: cannot read it ({exc})") from None
+
+
+def discover(project: Project, kb: KnowledgeBase, path: Path) -> list[Candidate]:
+    """Every paper of the file, most likely to belong first."""
+    import numpy as np
+
+    from kb.index import ensure_index
+    from kb.lexical import tokenize
+
+    index = ensure_index(project, kb)
+    rows = list(read_bulk(path))
+    if not rows:
+        return []
+    position = {pid: i for i, pid in enumerate(index.ids)}
+    own = np.array([position.get(_plain_id(pid), -1) for pid, _, _ in rows])
+    words = [set(tokenize(f"{t}. {a}")) for _, t, a in rows]
+    record_words = [set(tokenize(d.text)) for d in index.documents]
+    in_records: Counter[str] = Counter()
+    for found in record_words:
+        in_records.update(found)
+    in_bulk: Counter[str] = Counter()
+    for found in words:
+        in_bulk.update(found)
+    records, bulk = len(record_words), len(words)
+    score = np.zeros(bulk)
+    for i, found in enumerate(words):
+        mine = record_words[own[i]] if own[i] >= 0 else set()
+        total = 0.0
+        for word in found:
+            background = (in_bulk[word] + 0.5) / (bulk + 1)
+            count = in_records.get(word, 0) - (word in mine)
+            total += math.log((count + MU * background) / (records - bool(mine) + MU) / background)
+        score[i] = total
+    order = np.argsort(-score, kind="stable")
+    areas = _areas(project, kb, index, rows, own, [int(i) for i in order[:AREA_RANKS]])
+    return [Candidate(rows[i][0], rows[i][1], round(float(score[i]), 3), areas.get(int(i), ""), bool(own[i] >= 0),
+                      _plain_id(rows[i][0]) in kb.triage) for i in order]
+
+
+def _areas(project: Project, kb: KnowledgeBase, index: SearchIndex, rows: list[tuple[str, str, str]], own: np.ndarray, which: list[int]) -> dict[int, str]:
+    """The best area `kb suggest` gives each of these papers (its own record left out)."""
+    from kb.search import Searcher
+    from kb.suggestion import suggest_with
+
+    searcher = Searcher(project, index)
+    out = {}
+    for i in which:
+        exclude = index.documents[own[i]].id if own[i] >= 0 else None
+        areas = suggest_with(searcher, kb, rows[i][1], rows[i][2], exclude=exclude).areas
+        out[i] = areas[0][0] if areas else ""
+    return out
+
+
+def _plain_id(arxiv_id: str) -> str:
+    try:
+        return normalise_arxiv(arxiv_id)
+    except (KbError, ValueError):
+        return arxiv_id

