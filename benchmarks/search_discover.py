@@ -12,9 +12,9 @@ import argparse
 import time
 from pathlib import Path
 
-from kb.discovery import discover
-from kb.loader import load
+from kb.artefacts import Inputs
 from kb.project import Project
+from kb.search.discover import discover
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,10 +25,10 @@ def main() -> None:
     parser.add_argument("--bulk", type=Path, default=HERE.parent.parent / "shared" / "corpus" / "arxiv-llm-papers.jsonl.gz")
     parser.add_argument("--show", type=int, default=30)
     args = parser.parse_args()
-    project = Project.find(args.root)
-    kb = load(project)
+    inputs = Inputs(Project.find(args.root))
+    kb = inputs.kb
     start = time.perf_counter()
-    ranked = discover(project, kb, args.bulk)
+    ranked = discover(inputs, args.bulk)
     seconds = time.perf_counter() - start
     known = [i for i, c in enumerate(ranked) if c.known]
     print(f"{len(ranked)} papers ranked in {seconds:.1f} s; {len(known)} of the {len(kb)} records are in the file")

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import yaml
 
+from kb.artefacts import Inputs
 from kb.project import Project
-from kb.search import RANKERS, Searcher
+from kb.search.ranking import RANKERS, Searcher
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_NEEDS = [HERE.parent / "tests" / "search" / "data" / "needs.yaml", HERE.parent / "tests" / "search" / "data" / "heldout.yaml"]
@@ -61,7 +62,7 @@ def main() -> None:
     parser.add_argument("--rankers", nargs="*", default=["bm25", "dense", "static", "hybrid"], choices=RANKERS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    searcher = Searcher(Project.find(args.root))
+    searcher = Searcher.open(Inputs(Project.find(args.root)))
     results = {path.stem: {r: evaluate(searcher, read_needs(path), r) for r in args.rankers} for path in args.needs}
     if args.json:
         json.dump(results, sys.stdout, indent=2)

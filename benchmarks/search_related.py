@@ -10,9 +10,10 @@ import argparse
 import time
 from pathlib import Path
 
-from kb.loader import load
+from kb.artefacts import Inputs
 from kb.project import Project
-from kb.search import related_all
+from kb.search.related import related_all
+from kb.search.store import ensure_index
 
 
 def main() -> None:
@@ -20,10 +21,11 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("-k", type=int, default=5)
     args = parser.parse_args()
-    project = Project.find(args.root)
-    kb = load(project)
+    inputs = Inputs(Project.find(args.root))
+    kb = inputs.kb
+    index = ensure_index(inputs)
     start = time.perf_counter()
-    table = related_all(project, args.k)
+    table = related_all(index, args.k)
     seconds = time.perf_counter() - start
     shared = [len(set(kb.records[o].taxonomy) & set(kb.records[p].taxonomy)) > 0 for p, near in table.items() for o, _ in near]
     edges = {(r.id, e.id) for r in kb for e in r.builds_on}

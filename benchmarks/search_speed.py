@@ -47,10 +47,11 @@ def cold_latency(root: Path, runs: int = 5) -> dict[str, float]:
 
 
 def warm_latency(root: Path) -> dict[str, float]:
+    from kb.artefacts import Inputs
     from kb.project import Project
-    from kb.search import Searcher
+    from kb.search.ranking import Searcher
 
-    searcher = Searcher(Project(root))
+    searcher = Searcher.open(Inputs(Project(root)))
     searcher.search("warm up")
     times = []
     for _ in range(10):
@@ -68,10 +69,9 @@ def corpus_build(root: Path) -> dict[str, float]:
         copy = Path(tmp) / "kb"
         shutil.copytree(root / "papers", copy / "papers")
         shutil.copytree(root / "taxonomy", copy / "taxonomy")
-        (copy / "build" / "search").mkdir(parents=True)
-        for name in ("static-base.npy", "static-base.json"):
-            shutil.copy2(root / "build" / "search" / name, copy / "build" / "search" / name)
-        code = "from kb.project import Project; from kb.index import ensure_index; print(len(ensure_index(Project.find()).ids))"
+        shutil.copytree(root / "build" / "search" / "base", copy / "build" / "search" / "base")
+        code = ("from kb.artefacts import Inputs; from kb.project import Project; from kb.search.store import ensure_index; "
+                "print(len(ensure_index(Inputs(Project.find())).ids))")
         seconds, mib, out = timed(code, copy)
         records = int(out.strip())
         result = {"records": records, "full_build_s": seconds, "full_build_docs_per_s": round(records / seconds, 1), "full_build_peak_mib": round(mib)}
@@ -82,7 +82,8 @@ def corpus_build(root: Path) -> dict[str, float]:
         start = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "kb"), "search", "neurons", "--json"], cwd=copy, capture_output=True, check=True)
         result["incremental_cold_search_s"] = round(time.perf_counter() - start, 2)
-        seconds, mib, _ = timed("from kb.project import Project; from kb.search import Searcher; Searcher(Project.find()).search('neurons')", copy)
+        seconds, mib, _ = timed("from kb.artefacts import Inputs; from kb.project import Project; from kb.search.ranking import Searcher; "
+                                "Searcher.open(Inputs(Project.find())).search('neurons')", copy)
         result["cold_search_after_rebuild_s"] = seconds
     return result
 
@@ -90,13 +91,14 @@ def corpus_build(root: Path) -> dict[str, float]:
 def bulk_build(root: Path, bulk: Path, sample: int) -> dict[str, float]:
     static_code = f"""
 import time, json
-from kb.discovery import read_bulk
+from kb.artefacts import Inputs
+from kb.search.discover import read_bulk
 from kb.project import Project
-from kb.static_model import encoder, static_model_dir
-from kb.lexical import Lexical
+from kb.search.store import ensure_index
+from kb.search.lexical import Lexical
 rows = list(read_bulk(__import__('pathlib').Path({str(bulk)!r})))
 texts = [t + '. ' + a for _, t, a in rows]
-model = encoder(static_model_dir(Project.find()))
+model = ensure_index(Inputs(Project.find())).encoder
 start = time.perf_counter(); vectors = [model.encode(texts[i:i + 2048]) for i in range(0, len(texts), 2048)]; static = time.perf_counter() - start
 start = time.perf_counter(); Lexical(texts); lexical = time.perf_counter() - start
 print(json.dumps({{"papers": len(texts), "static_s": round(static, 2), "bm25_s": round(lexical, 2)}}))
@@ -106,8 +108,8 @@ print(json.dumps({{"papers": len(texts), "static_s": round(static, 2), "bm25_s":
     result.update({"static_docs_per_s": round(result["papers"] / result["static_s"]), "static_bm25_total_s": seconds, "static_bm25_peak_mib": round(mib)})
     dense_code = f"""
 import time, json, itertools
-from kb.discovery import read_bulk
-from kb.embedding import encode_dense, load_transformer
+from kb.search.discover import read_bulk
+from kb.search.transformer import encode_dense, load_transformer
 rows = list(itertools.islice(read_bulk(__import__('pathlib').Path({str(bulk)!r})), {sample}))
 load_transformer()
 start = time.perf_counter(); encode_dense([t + '. ' + a for _, t, a in rows]); print(json.dumps({{"seconds": time.perf_counter() - start}}))

@@ -13,10 +13,10 @@ import argparse
 import json
 from pathlib import Path
 
-from kb.loader import load
+from kb.artefacts import Inputs
 from kb.project import Project
-from kb.search import Searcher
-from kb.suggestion import suggest_with
+from kb.search.ranking import Searcher
+from kb.search.suggest import suggest
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,21 +37,20 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--corpus", type=Path, default=HERE.parent.parent / "shared" / "corpus")
     args = parser.parse_args()
-    project = Project.find(args.root)
-    kb = load(project)
-    searcher = Searcher(project)
+    inputs = Inputs(Project.find(args.root))
+    kb = inputs.kb
+    searcher = Searcher.open(inputs)
     texts = abstracts(args.corpus)
-    hits: dict[str, list[int]] = {k: [] for k in ("area@1", "area@3", "contribution@1", "modalities@1", "granularity@1", "method_family@1", "method_family@3", "models_studied@1")}
+    hits: dict[str, list[int]] = {k: [] for k in ("area@1", "area@3", "contribution@1", "modality@1", "granularity@1", "method_family@1", "method_family@3", "model@1")}
     from_abstract = 0
     for record in kb:
         abstract = texts.get(record.id) or record.summary
         from_abstract += record.id in texts
-        result = suggest_with(searcher, kb, record.title, abstract, exclude=record.id)
+        result = suggest(searcher, kb, record.title, abstract, exclude=record.id)
         top = [a for a, _ in result.areas]
         hits["area@1"].append(bool(top[:1]) and top[0] in record.taxonomy)
         hits["area@3"].append(bool(set(top[:3]) & set(record.taxonomy)))
-        truth = {"contribution": [record.contribution], "modalities": record.modalities, "granularity": record.granularity,
-                 "method_family": record.method_family, "models_studied": record.models_studied}
+        truth = {facet.key: record.values(facet.key) for facet in kb.taxonomy.registry}
         for facet, values in truth.items():
             if not values:
                 continue

@@ -4,7 +4,7 @@
 
 Each build runs `kb site build --no-xai` in a child process; wall time and the child's peak resident
 memory (ru_maxrss, measured by a small wrapper process so the builds do not mix) are printed. The
-distilled static model (build/search/static-base.npy, ~45 s of torch once) is copied from the project;
+distilled static model (build/search/base/, ~45 s of torch once) is copied from the project;
 the synthetic records' transformer vectors are not, so the first synthetic build embeds them all
 (~20 texts a second); `--keep DIR` keeps the synthetic corpus so a second run measures a warm rebuild.
 
@@ -55,11 +55,9 @@ def synthetic(root: Path, n: int) -> None:
     shutil.copytree(REPO / "taxonomy", root / "taxonomy")
     shutil.copytree(REPO / "site", root / "site")
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    (root / "build" / "search").mkdir(parents=True)
-    for name in ("static-base.npy", "static-base.json"):
-        cached = REPO / "build" / "search" / name
-        if cached.is_file():
-            shutil.copy(cached, root / "build" / "search" / name)
+    cached = REPO / "build" / "search" / "base"
+    if (cached / "manifest.json").is_file():
+        shutil.copytree(cached, root / "build" / "search" / "base")
     taxonomy = load_taxonomy(root / "taxonomy")
     leaves = taxonomy.leaves()
     rng = random.Random(0)
@@ -70,8 +68,8 @@ def synthetic(root: Path, n: int) -> None:
         words = rng.sample(WORDS, 8)
         record = {
             "id": paper_id, "title": "Synthetic " + " ".join(words[:6]).capitalize(), "authors": ["Ada Example"], "year": rng.randint(2019, 2025),
-            "taxonomy": rng.sample(leaves, rng.randint(1, 2)), "modalities": ["image", "text"], "granularity": [rng.choice(list(taxonomy.facets["granularity"]))],
-            "contribution": rng.choice(list(taxonomy.facets["contribution"])),
+            "taxonomy": rng.sample(leaves, rng.randint(1, 2)), "modalities": ["image", "text"], "granularity": [rng.choice(list(taxonomy.facet("granularity").values()))],
+            "contribution": rng.choice(list(taxonomy.facet("contribution").values())),
             "summary": "A generated record for the build benchmark about " + " ".join(words) + ", with enough words to pass validation easily.",
             "findings": ["Generated finding about " + " ".join(words[:3]) + "."],
             "cites": sorted(set(rng.sample(ids[:i], min(i, 3)))),

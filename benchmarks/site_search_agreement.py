@@ -34,8 +34,9 @@ sys.path.insert(0, str(HERE))
 
 from search_quality import DEFAULT_NEEDS, ndcg, read_needs, recall  # noqa: E402
 
+from kb.artefacts import Inputs  # noqa: E402
 from kb.project import Project  # noqa: E402
-from kb.search import Searcher  # noqa: E402
+from kb.search.ranking import Searcher  # noqa: E402
 
 K = 10
 TIMED_QUERY = "which methods find neurons that fire only for images?"
@@ -145,7 +146,7 @@ def main() -> None:
         raise SystemExit("needs chromium on PATH")
     from playwright.sync_api import sync_playwright
 
-    searcher = Searcher(project)
+    searcher = Searcher.open(Inputs(project))
     results: dict[str, Any] = {"files": search_files(site)}
     with serve(site) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])

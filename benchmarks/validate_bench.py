@@ -31,8 +31,8 @@ def generate(root: Path, count: int, seed: int = 0) -> None:
     papers.mkdir()
     taxonomy = load_taxonomy(root / "taxonomy")
     rng = random.Random(seed)
-    leaves, models = taxonomy.leaves(), list(taxonomy.models)
-    families, words = list(taxonomy.method_families), "attention token neuron layer probe image text visual hallucination decoding".split()
+    leaves, models = taxonomy.leaves(), taxonomy.facet("model").values()
+    families, words = taxonomy.facet("method_family").values(), "attention token neuron layer probe image text visual hallucination decoding".split()
     for i in range(count):
         paper_id = f"synthetic-{i:05d}"
         earlier = [f"synthetic-{j:05d}" for j in rng.sample(range(i), min(i, 3))]
@@ -43,9 +43,9 @@ def generate(root: Path, count: int, seed: int = 0) -> None:
             "year": rng.randrange(2016, 2026),
             "venue": rng.choice([None, "Workshop 2025"]),
             "taxonomy": rng.sample(leaves, rng.randrange(1, 3)),
-            "granularity": rng.sample(list(taxonomy.facets["granularity"]), 2),
+            "granularity": rng.sample(list(taxonomy.facet("granularity").values()), 2),
             "modalities": ["image", "text"],
-            "contribution": rng.choice(list(taxonomy.facets["contribution"])),
+            "contribution": rng.choice(list(taxonomy.facet("contribution").values())),
             "method_family": rng.sample(families, 2),
             "models_studied": rng.sample(models, 3),
             "summary": " ".join(rng.choice(words) for _ in range(40)) + ".",

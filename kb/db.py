@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from kb.knowledge_base import KnowledgeBase, record_hash
 from kb.project import Project, source_stamp
 from kb.records import Record
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class Paper(SQLModel, table=True):
@@ -30,7 +30,6 @@ class Paper(SQLModel, table=True):
     year: int = Field(index=True)
     published: dt.date | None = None
     venue: str | None = None
-    contribution: str = Field(index=True)
     summary: str
     arxiv: str | None = None
     code: str | None = None
@@ -75,7 +74,7 @@ class Label(SQLModel, table=True):
 
 
 class Facet(SQLModel, table=True):
-    """granularity, modality, method_family and model values of a paper, one row each."""
+    """A paper's value of a declared facet (taxonomy/facets.yaml), one row each; `facet` is the facet's key."""
 
     paper_id: str = Field(primary_key=True, foreign_key="paper.id")
     facet: str = Field(primary_key=True)
@@ -123,8 +122,8 @@ def rows(kb: KnowledgeBase, project: Project) -> Iterator[SQLModel]:
         yield from (Alias(paper_id=record.id, position=i, title=t) for i, t in enumerate(record.aliases))
         yield from (Finding(paper_id=record.id, position=i, text=t) for i, t in enumerate(record.findings))
         yield from (Label(paper_id=record.id, area_id=a) for a in record.taxonomy)
-        for facet, values in (("granularity", record.granularity), ("modality", record.modalities), ("method_family", record.method_family), ("model", record.models_studied)):
-            yield from (Facet(paper_id=record.id, facet=facet, value=v) for v in values)
+        for facet in taxonomy.registry:
+            yield from (Facet(paper_id=record.id, facet=facet.key, value=v) for v in record.values(facet.key))
         yield from (Edge(source=record.id, target=t, kind="cites") for t in record.cites)
         yield from (Edge(source=record.id, target=e.id, kind="builds_on", relation=e.relation, note=e.note) for e in record.builds_on)
 
@@ -132,7 +131,7 @@ def rows(kb: KnowledgeBase, project: Project) -> Iterator[SQLModel]:
 def _paper(record: Record, file: str) -> Paper:
     return Paper(
         id=record.id, title=record.title, year=record.year, published=record.published, venue=record.venue,
-        contribution=record.contribution, summary=record.summary, arxiv=record.arxiv_id, code=record.links.code,
+        summary=record.summary, arxiv=record.arxiv_id, code=record.links.code,
         project=record.links.project, doi=record.links.doi, implementation=record.implementation, file=file,
         content_hash=record_hash(record), record_json=json.dumps(record.to_data(), ensure_ascii=False),
     )
@@ -207,10 +206,7 @@ def _write_meta(engine: Engine, values: dict[str, str]) -> None:
 class Query:
     area: str | None = None
     years: tuple[int | None, int | None] = (None, None)
-    modality: str | None = None
-    contribution: str | None = None
-    method_family: str | None = None
-    model: str | None = None
+    facets: Mapping[str, str] = field(default_factory=dict)  # facet key -> value (already in stored form)
 
 
 def list_papers(engine: Engine, query: Query, area_ids: list[str] | None = None) -> list[Paper]:
@@ -223,14 +219,20 @@ def list_papers(engine: Engine, query: Query, area_ids: list[str] | None = None)
         statement = statement.where(Paper.year >= low)
     if high is not None:
         statement = statement.where(Paper.year <= high)
-    if query.contribution:
-        statement = statement.where(Paper.contribution == query.contribution)
-    for facet, value in (("modality", query.modality), ("method_family", query.method_family), ("model", query.model)):
-        if value:
-            statement = statement.where(col(Paper.id).in_(select(Facet.paper_id).where(Facet.facet == facet, Facet.value == value)))
+    for facet, value in query.facets.items():
+        statement = statement.where(col(Paper.id).in_(select(Facet.paper_id).where(Facet.facet == facet, Facet.value == value)))
     statement = statement.order_by(col(Paper.year).desc(), col(Paper.id))
     with Session(engine) as session:
         return list(session.exec(statement))
+
+
+def facets_of(engine: Engine, paper_ids: list[str]) -> dict[str, dict[str, list[str]]]:
+    """paper id -> facet key -> values, for the given papers."""
+    out: dict[str, dict[str, list[str]]] = {pid: {} for pid in paper_ids}
+    with Session(engine) as session:
+        for row in session.exec(select(Facet).where(col(Facet.paper_id).in_(paper_ids))):
+            out[row.paper_id].setdefault(row.facet, []).append(row.value)
+    return out
 
 
 def get_paper(engine: Engine, paper_id: str) -> dict[str, Any] | None:

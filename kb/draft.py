@@ -16,6 +16,7 @@ from typing import Any
 
 from kb import yamlfile
 from kb.arxiv_api import ArxivPaper
+from kb.facets import Facet, Names
 from kb.records import DOI, PLACEHOLDER, Record
 from kb.taxonomy import Taxonomy
 
@@ -29,7 +30,7 @@ REVIEW = "# REVIEW"
 LIMITS = {"taxonomy": 3, "granularity": 3, "modalities": 3, "method_family": 3, "models_studied": 10}
 MAX_VENUE = 200
 # Models voted for by similar records are weak evidence of what a paper studies; names found in its
-# title or abstract score 1.0 in `kb.suggestion`.
+# title or abstract score 1.0 in `kb.search.suggest`.
 MIN_MODEL_SCORE = 0.5
 
 Scored = list[tuple[str, float]]
@@ -37,7 +38,7 @@ Scored = list[tuple[str, float]]
 
 @dataclass(frozen=True)
 class Proposal:
-    """Suggested values with scores, best first; the shape of `kb.suggestion.Suggestion`, kept apart from it
+    """Suggested values with scores, best first; the shape of `kb.search.suggest.Suggestion`, kept apart from it
     so a draft can be written when suggestions are unavailable."""
 
     areas: Scored = field(default_factory=list)
@@ -114,24 +115,31 @@ def render(paper: ArxivPaper, taxonomy: Taxonomy, proposal: Proposal | None, tod
     proposal = proposal or Proposal()
     note = "suggested by `kb suggest` (scores after #); keep what fits, add what is missing." if proposal.areas or proposal.facets else "no suggestion was made; fill this in."
     parts.append(_scored_list("taxonomy", _pick(proposal.areas, LIMITS["taxonomy"]), f"1-6 leaf areas, {note}", taxonomy.leaves()))
-    for key, vocabulary in (("granularity", "granularity"), ("modalities", "modality")):
-        parts.append(_scored_list(key, _pick(proposal.facets.get(key, []), LIMITS[key]), note, list(taxonomy.facets[vocabulary])))
-    contribution = _pick(proposal.facets.get("contribution", []), 1)
-    parts.append(f"{REVIEW}: exactly one, {note}\n")
-    parts += [line + "\n" for line in _choices_comment(list(taxonomy.facets["contribution"]))]
-    if contribution:
-        value, score = contribution[0]
-        parts.append(_block("contribution", value).rstrip("\n") + f"  # {score:.2f}\n")
-    else:
-        parts.append(_block("contribution", PLACEHOLDER))
-    parts.append(_scored_list("method_family", _pick(proposal.facets.get("method_family", []), LIMITS["method_family"]), note, list(taxonomy.method_families)))
-    models = _pick([m for m in proposal.facets.get("models_studied", []) if m[1] >= MIN_MODEL_SCORE], LIMITS["models_studied"])
-    parts.append(_scored_list("models_studied", models, f"models the paper studies, {note}", ["any name or alias in taxonomy/models.yaml"]))
+    for facet in taxonomy.registry:
+        parts.append(_facet_block(facet, proposal.facets.get(facet.key, []), note))
     parts.append(f"# Your own words, never the abstract's. {PLACEHOLDER} marks what `kb validate` refuses until written.\n")
     parts.append(_block("summary", SUMMARY_PLACEHOLDER))
     parts.append(_block("findings", [FINDING_PLACEHOLDER]))
     parts.append("# Run `kb refs " + paper.id + "` to fill `cites` from Semantic Scholar where it knows the references.\n")
     return "".join(parts)
+
+
+def _facet_block(facet: Facet, scored: Scored, note: str) -> str:
+    """A facet's lines in a draft: what `kb suggest` proposed, marked for review, with the choices."""
+    if isinstance(facet.vocabulary, Names):
+        # Names voted for by similar records are weak evidence; names found in the text score 1.0.
+        picked = _pick([m for m in scored if m[1] >= MIN_MODEL_SCORE], LIMITS.get(facet.field, facet.max))
+        choices = [f"any name or alias in taxonomy/{facet.vocabulary.source}"]
+        return _scored_list(facet.field, picked, f"{facet.label.casefold()} of the paper, {note}", choices)
+    if facet.many:
+        limit = LIMITS.get(facet.field, facet.max)
+        return _scored_list(facet.field, _pick(scored, limit), note, facet.values())
+    lines = [f"{REVIEW}: exactly one, {note}\n"] + [line + "\n" for line in _choices_comment(facet.values())]
+    best = _pick(scored, 1)
+    if best:
+        value, score = best[0]
+        return "".join(lines) + _block(facet.field, value).rstrip("\n") + f"  # {score:.2f}\n"
+    return "".join(lines) + (_block(facet.field, PLACEHOLDER) if facet.required else f"{facet.field}: null\n")
 
 
 def _file_name(paper_id: str) -> str:

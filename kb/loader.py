@@ -18,10 +18,8 @@ from kb.knowledge_base import KnowledgeBase
 from kb.problem import Problem, format_field
 from kb.project import Project
 from kb import triage
-from kb.records import FieldError, Record, normalised_title, validate
+from kb.records import FieldError, Record, normalised_title, record_model, validate
 from kb.taxonomy import Taxonomy, did_you_mean, load_taxonomy
-
-RECORD_FIELDS = tuple(Record.model_fields)
 
 
 # Reading and validating files is CPU-bound and independent per file: past this many files the work is
@@ -122,7 +120,7 @@ def read_record(path: Path, taxonomy: Taxonomy, shown: str) -> tuple[yamlfile.Do
     try:
         record = validate(doc.data, taxonomy)
     except ValidationError as exc:
-        problems.extend(_problems_from(exc, doc, shown))
+        problems.extend(_problems_from(exc, doc, shown, tuple(record_model(taxonomy).model_fields)))
         return doc, None, problems
     expected = identifier.file_stem(record.id)
     if path.stem != expected:
@@ -131,11 +129,11 @@ def read_record(path: Path, taxonomy: Taxonomy, shown: str) -> tuple[yamlfile.Do
     return doc, record, problems
 
 
-def _problems_from(exc: ValidationError, doc: yamlfile.Document, shown: str) -> list[Problem]:
+def _problems_from(exc: ValidationError, doc: yamlfile.Document, shown: str, fields: tuple[str, ...]) -> list[Problem]:
     out = []
     for err in exc.errors():
         loc: tuple[str | int, ...] = tuple(err["loc"])
-        message = _message(err)
+        message = _message(err, fields)
         error = (err.get("ctx") or {}).get("error")
         if isinstance(error, FieldError):
             loc = tuple(error.field.split("."))
@@ -143,13 +141,13 @@ def _problems_from(exc: ValidationError, doc: yamlfile.Document, shown: str) -> 
     return out
 
 
-def _message(err: ErrorDetails) -> str:
+def _message(err: ErrorDetails, record_fields: tuple[str, ...]) -> str:
     kind = err["type"]
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
         name = str(err["loc"][-1])
-        fields = RECORD_FIELDS if len(err["loc"]) == 1 else ()
+        fields = record_fields if len(err["loc"]) == 1 else ()
         hint = did_you_mean(name, fields) if fields else ""
         return f"unknown field '{name}'{hint}"
     message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")

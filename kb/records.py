@@ -7,10 +7,11 @@ checks that need other records (citations resolve, duplicate titles) live in `kb
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
 from kb import identifier
 from kb.taxonomy import Taxonomy
@@ -58,12 +59,12 @@ def _area(value: str, info: ValidationInfo) -> str:
     return _taxonomy(info).check_leaf(value)
 
 
-def _facet(facet: str) -> AfterValidator:
-    return AfterValidator(lambda value, info: _taxonomy(info).check_term(facet, value))
+def _relation(value: str, info: ValidationInfo) -> str:
+    return _taxonomy(info).check_relation(value)
 
 
-def _model(value: str, info: ValidationInfo) -> str:
-    return _taxonomy(info).canonical_model(value)
+def _facet_value(key: str) -> AfterValidator:
+    return AfterValidator(lambda value, info: _taxonomy(info).facet(key).check(value))
 
 
 def _paper_id(value: str) -> str:
@@ -90,7 +91,6 @@ PaperId = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_pap
 ArxivId = Annotated[str, AfterValidator(_arxiv_id)]
 Doi = Annotated[str, AfterValidator(_doi)]
 AreaId = Annotated[str, AfterValidator(_area)]
-ModelName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_model)]
 Summary = Annotated[str, Field(min_length=80, max_length=1500), AfterValidator(_plain_text), AfterValidator(_no_placeholder)]
 Finding = Annotated[str, Field(min_length=15, max_length=400), AfterValidator(_one_line), AfterValidator(_no_placeholder)]
 Note = Annotated[str, Field(max_length=300), AfterValidator(_one_line)]
@@ -112,7 +112,7 @@ class Lineage(_Strict):
     """A curated lineage edge: this paper extends, adapts, evaluates on, compares with, analyses or uses `id`."""
 
     id: PaperId
-    relation: Annotated[str, _facet("relation")]
+    relation: Annotated[str, AfterValidator(_relation)]
     note: Note | None = None
 
 
@@ -127,7 +127,10 @@ def _unique(values: list[Any], what: str) -> list[Any]:
 
 
 class Record(_Strict):
-    """One paper. Field order here is the order of keys in a written record."""
+    """One paper: the fields every record has. The facet fields (granularity, modalities, ...) are declared in
+    taxonomy/facets.yaml; `record_model(taxonomy)` makes the full model, and `values(key)` reads a facet."""
+
+    facet_fields: ClassVar[dict[str, str]] = {}  # facet key -> record field, set on each generated model
 
     id: PaperId = Field(description="arXiv id without version (2311.16922, hep-th/9901001) or a lowercase slug")
     title: Title = Field(description="The current title, copied exactly")
@@ -139,11 +142,6 @@ class Record(_Strict):
     links: Links = Field(default_factory=Links)
     sources: list[HttpLink] = Field(default_factory=list, max_length=20, description="Public pages the facts were read from")
     taxonomy: list[AreaId] = Field(min_length=1, max_length=6, description="One or more leaf areas of the taxonomy")
-    granularity: list[Annotated[str, _facet("granularity")]] = Field(default_factory=list, max_length=5)
-    modalities: list[Annotated[str, _facet("modality")]] = Field(min_length=1, max_length=6)
-    contribution: Annotated[str, _facet("contribution")]
-    method_family: list[Annotated[str, _facet("method_family")]] = Field(default_factory=list, max_length=8)
-    models_studied: list[ModelName] = Field(default_factory=list, max_length=40, description="Canonical names; aliases are normalised")
     summary: Summary = Field(description="2-4 sentences in our own words saying only what the paper's abstract says")
     findings: list[Finding] = Field(min_length=1, max_length=5, description="Short claims of the abstract, in our own words")
     curators_note: CuratorsNote | None = Field(default=None, description="Optional: the curators' view (why the paper matters for explainability); shown labelled as ours")
@@ -160,7 +158,7 @@ class Record(_Strict):
         return year
 
     # Authors may repeat: two people can share a name on one paper.
-    @field_validator("taxonomy", "granularity", "modalities", "method_family", "models_studied", "cites")
+    @field_validator("taxonomy", "cites")
     @classmethod
     def _no_repeats(cls, values: list[str], info: ValidationInfo) -> list[str]:
         return _unique(values, str(info.field_name).rstrip("s").replace("_", " "))
@@ -186,6 +184,13 @@ class Record(_Strict):
             raise _field_error("cites" if self.id in self.cites else "builds_on", "a paper cannot cite or build on itself")
         return self
 
+    def values(self, facet: str) -> tuple[str, ...]:
+        """The record's values of a facet (by key), as a tuple whether the facet holds one value or many."""
+        value = getattr(self, type(self).facet_fields[facet])
+        if value is None:
+            return ()
+        return tuple(value) if isinstance(value, list) else (value,)
+
     @property
     def arxiv_id(self) -> str | None:
         return self.links.arxiv or (self.id if identifier.is_arxiv(self.id) else None)
@@ -195,15 +200,50 @@ class Record(_Strict):
         return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else None
 
     def to_data(self) -> dict[str, Any]:
-        """Plain data in field order, leaving out empty optional values, ready to write as YAML."""
-        data = self.model_dump(mode="json", exclude_none=True)
-        data["links"] = {k: v for k, v in data["links"].items() if v is not None}
-        for key in ("aliases", "sources", "cites", "builds_on", "granularity", "method_family", "models_studied"):
-            if not data.get(key):
-                data.pop(key, None)
-        if not data["links"]:
-            data.pop("links")
+        """Plain data in the order of a written record (facets after `taxonomy`), leaving out empty optional
+        values, ready to write as YAML."""
+        dumped = self.model_dump(mode="json", exclude_none=True)
+        dumped["links"] = {k: v for k, v in dumped["links"].items() if v is not None}
+        facets = list(type(self).facet_fields.values())
+        order = [*BEFORE_FACETS, *facets, *(f for f in Record.model_fields if f not in BEFORE_FACETS)]
+        data = {key: dumped[key] for key in order if key in dumped}
+        for key, value in list(data.items()):
+            if value in ([], {}) and key not in REQUIRED_LISTS:
+                data.pop(key)
         return data
+
+
+# A written record lists these fields, then its facets, then the rest.
+BEFORE_FACETS = ("id", "title", "aliases", "authors", "year", "published", "venue", "links", "sources", "taxonomy")
+REQUIRED_LISTS = ("taxonomy", "findings")
+
+
+def record_model(taxonomy: Taxonomy) -> type[Record]:
+    """The record model for this taxonomy's facets: `Record` plus one field per declared facet.
+
+    Models are made once per facet signature and kept as attributes of this module, so records pickle (the
+    loader's worker processes send them back) and two loads of the same taxonomy share one class."""
+    signature = taxonomy.registry.signature()
+    name = "Record_" + hashlib.sha256(repr(signature).encode()).hexdigest()[:12]
+    existing = globals().get(name)
+    if isinstance(existing, type) and issubclass(existing, Record):
+        return existing
+    fields: dict[str, Any] = {}
+    for facet in taxonomy.registry:
+        value = Annotated[str, Field(min_length=1, max_length=120), _facet_value(facet.key)]
+        description = f"{facet.label}: {'one or more values' if facet.many else 'one value'} from the {facet.key} vocabulary"
+        if facet.many:
+            unique = AfterValidator(lambda values, key=facet.key: _unique(values, key.replace("_", " ")))
+            field = Field(default_factory=list, min_length=1 if facet.required else 0, max_length=facet.max, description=description)
+            fields[facet.field] = (Annotated[list[value], unique], field)  # type: ignore[valid-type]
+        elif facet.required:
+            fields[facet.field] = (value, Field(description=description))
+        else:
+            fields[facet.field] = (value | None, Field(default=None, description=description))  # type: ignore[operator]
+    model = create_model(name, __base__=Record, __module__=__name__, **fields)
+    model.facet_fields = {f.key: f.field for f in taxonomy.registry}
+    globals()[name] = model
+    return model
 
 
 class FieldError(ValueError):
@@ -224,7 +264,7 @@ def normalised_title(title: str) -> str:
 
 
 def validate(data: Any, taxonomy: Taxonomy) -> Record:
-    return Record.model_validate(data, context={"taxonomy": taxonomy})
+    return record_model(taxonomy).model_validate(data, context={"taxonomy": taxonomy})
 
 
 def json_schema(taxonomy: Taxonomy) -> dict[str, Any]:
@@ -232,18 +272,22 @@ def json_schema(taxonomy: Taxonomy) -> dict[str, Any]:
 
     Checks that a schema cannot express (model aliases, citations that resolve) happen in `kb validate`.
     """
-    schema = Record.model_json_schema(mode="validation")
+    from kb.facets import Terms
+
+    model = record_model(taxonomy)
+    schema = model.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "MLLM explainability paper record"
-    props = schema["properties"]
-    enums = {
-        "taxonomy": taxonomy.leaves(),
-        "granularity": list(taxonomy.facets["granularity"]),
-        "modalities": list(taxonomy.facets["modality"]),
-        "method_family": list(taxonomy.method_families),
-    }
-    for name, values in enums.items():
-        props[name]["items"]["enum"] = values
-    props["contribution"]["enum"] = list(taxonomy.facets["contribution"])
-    schema["$defs"]["Lineage"]["properties"]["relation"]["enum"] = list(taxonomy.facets["relation"])
+    facets = list(model.facet_fields.values())
+    order = [*BEFORE_FACETS, *facets, *(f for f in Record.model_fields if f not in BEFORE_FACETS)]
+    schema["properties"] = props = {name: schema["properties"][name] for name in order}
+    props["taxonomy"]["items"]["enum"] = taxonomy.leaves()
+    for facet in taxonomy.registry:
+        if not isinstance(facet.vocabulary, Terms):
+            continue  # names with aliases: any spelling of an alias is accepted, so no enum
+        target = props[facet.field]["items"] if facet.many else props[facet.field]
+        if "anyOf" in target:  # an optional single value: the string branch gets the enum
+            target = next(branch for branch in target["anyOf"] if branch.get("type") == "string")
+        target["enum"] = facet.values()
+    schema["$defs"]["Lineage"]["properties"]["relation"]["enum"] = list(taxonomy.relations)
     return schema

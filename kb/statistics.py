@@ -8,19 +8,16 @@ from kb.knowledge_base import KnowledgeBase
 
 
 def compute(kb: KnowledgeBase) -> dict[str, dict[str, int]]:
-    """Papers per area (each area counts the papers below it), year, granularity, modality, contribution."""
+    """Papers per area (each area counts the papers below it), per year, and per value of every facet
+    (in vocabulary order; a facet with an open list of names shows only the values in use, most used first)."""
     taxonomy = kb.taxonomy
     areas = {area_id: len(kb.in_area(area_id)) for area_id in taxonomy.areas}
     years = Counter(str(r.year) for r in kb)
-    return {
-        "papers": {"total": len(kb)},
-        "area": areas,
-        "year": dict(sorted(years.items())),
-        "granularity": _ordered(Counter(g for r in kb for g in r.granularity), list(taxonomy.facets["granularity"])),
-        "modality": _ordered(Counter(m for r in kb for m in r.modalities), list(taxonomy.facets["modality"])),
-        "contribution": _ordered(Counter(r.contribution for r in kb), list(taxonomy.facets["contribution"])),
-    }
-
-
-def _ordered(counts: Counter[str], vocabulary: list[str]) -> dict[str, int]:
-    return {term: counts.get(term, 0) for term in vocabulary}
+    out: dict[str, dict[str, int]] = {"papers": {"total": len(kb)}, "area": areas, "year": dict(sorted(years.items()))}
+    for facet in taxonomy.registry:
+        counts = Counter(v for r in kb for v in r.values(facet.key))
+        if facet.many and len(facet.values()) > 20:
+            out[facet.key] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        else:
+            out[facet.key] = {value: counts.get(value, 0) for value in facet.values()}
+    return out

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kb import yamlfile
 from kb.errors import ValidationFailed
+from kb.facets import RESERVED, Declaration, Facet, Model, Names, Registry, Term, Terms, did_you_mean, name_key
 from kb.problem import Problem, format_field
 
-TERM_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+__all__ = ["Area", "Taxonomy", "did_you_mean", "load_taxonomy", "name_key"]
+
 AREA_ID = r"^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$"
-FACETS = ("granularity", "modality", "contribution", "relation")
+RELATION = "relation"  # the vocabulary under `terms:` in facets.yaml that types lineage edges
 
 
 class _Strict(BaseModel):
@@ -30,42 +31,19 @@ class Area(_Strict):
     description: str = Field(min_length=10, max_length=600)
 
 
-class Term(_Strict):
-    id: str = Field(pattern=TERM_ID, max_length=60)
-    name: str = Field(min_length=1, max_length=80)
-    description: str = Field(min_length=5, max_length=400)
-
-
-class Model(_Strict):
-    name: str = Field(min_length=1, max_length=80)
-    aliases: list[str] = Field(default_factory=list, max_length=50)
-
-
-def model_key(name: str) -> str:
-    """Spelling-insensitive key: 'llava-1.5', 'LLaVA 1.5' and 'LLaVA_1.5' all become 'llava15'."""
-    return re.sub(r"[\s\-_.]+", "", name.casefold())
-
-
-def did_you_mean(value: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 @dataclass
 class Taxonomy:
     areas: dict[str, Area]
-    facets: dict[str, dict[str, Term]]
-    method_families: dict[str, Term]
-    models: dict[str, Model]
-    _model_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    registry: Registry
+    relations: dict[str, Term]
     _children: dict[str | None, list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        for model in self.models.values():
-            for spelling in (model.name, *model.aliases):
-                self._model_keys.setdefault(model_key(spelling), model.name)
         for area in self.areas.values():
             self._children.setdefault(area.parent, []).append(area.id)
+
+    def facet(self, key: str) -> Facet:
+        return self.registry[key]
 
     # -- areas -------------------------------------------------------------------------------
     def children(self, area_id: str | None) -> list[str]:
@@ -114,26 +92,16 @@ class Taxonomy:
     def leaves_below(self, area_id: str) -> list[str]:
         return [a for a in self.descendants(area_id) if self.is_leaf(a)]
 
-    def check_term(self, facet: str, term: str) -> str:
-        vocabulary = self.method_families if facet == "method_family" else self.facets[facet]
-        if term not in vocabulary:
-            raise ValueError(f"unknown {facet.replace('_', ' ')} '{term}'{did_you_mean(term, vocabulary)}")
-        return term
-
-    def canonical_model(self, name: str) -> str:
-        canonical = self._model_keys.get(model_key(name))
-        if canonical is None:
-            hint = did_you_mean(name, [m for m in self.models])
-            raise ValueError(f"unknown model '{name}'{hint}; add it to taxonomy/models.yaml")
-        return canonical
+    def check_relation(self, relation: str) -> str:
+        if relation not in self.relations:
+            raise ValueError(f"unknown relation '{relation}'{did_you_mean(relation, self.relations)}")
+        return relation
 
 
 # -- loading ------------------------------------------------------------------------------------
 
 AREAS_FILE = "areas.yaml"
 FACETS_FILE = "facets.yaml"
-FAMILIES_FILE = "method-families.yaml"
-MODELS_FILE = "models.yaml"
 
 
 def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy:
@@ -158,7 +126,7 @@ def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy
             problems.append(Problem(shown(path), exc.line, exc.field, exc.message))
             return None
 
-    def items(doc: yamlfile.Document | None, name: str, kind: type[_Strict], loc: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], _Strict]]:
+    def items(doc: yamlfile.Document | None, name: str, kind: type[BaseModel], loc: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], BaseModel]]:
         if doc is None:
             return
         data = doc.data
@@ -185,31 +153,88 @@ def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy
     if areas_doc is not None:
         problems.extend(_area_structure_problems(areas, areas_doc, shown(directory / AREAS_FILE)))
 
-    facets: dict[str, dict[str, Term]] = {}
     facets_doc = read(FACETS_FILE)
-    for facet in FACETS:
-        facets[facet] = _terms(items(facets_doc, FACETS_FILE, Term, (facet,)), facets_doc, shown(directory / FACETS_FILE), problems)
-    families_doc = read(FAMILIES_FILE)
-    families = _terms(items(families_doc, FAMILIES_FILE, Term), families_doc, shown(directory / FAMILIES_FILE), problems)
+    facets_shown = shown(directory / FACETS_FILE)
+    vocabularies: dict[str, dict[str, Term]] = {}
+    lists = facets_doc.data.get("terms") if facets_doc is not None and isinstance(facets_doc.data, dict) else None
+    if facets_doc is not None and not isinstance(lists, dict):
+        problems.append(Problem(facets_shown, facets_doc.line_of(("terms",)), "terms", "expected a mapping of vocabulary names to lists of terms"))
+    for name in lists if isinstance(lists, dict) else ():
+        vocabularies[str(name)] = _terms(items(facets_doc, FACETS_FILE, Term, ("terms", name)), facets_doc, facets_shown, problems)
+    if facets_doc is not None and isinstance(lists, dict) and RELATION not in lists:
+        problems.append(Problem(facets_shown, facets_doc.line_of(("terms",)), "terms", f"the '{RELATION}' vocabulary (types of lineage edges) is missing"))
 
-    models: dict[str, Model] = {}
-    seen_keys: dict[str, str] = {}
-    models_doc = read(MODELS_FILE)
-    for loc, model in items(models_doc, MODELS_FILE, Model):
-        assert isinstance(model, Model) and models_doc is not None
-        for spelling in (model.name, *model.aliases):
-            key = model_key(spelling)
-            owner = seen_keys.setdefault(key, model.name)
-            if owner != model.name or (spelling == model.name and model.name in models):
-                problems.append(Problem(shown(directory / MODELS_FILE), models_doc.line_of(loc), format_field(loc), f"'{spelling}' already names model '{owner}'"))
-        models[model.name] = model
+    files: dict[str, Terms | Names] = {}
+
+    def vocabulary_file(name: str, kind: str, where: tuple[str | int, ...]) -> Terms | Names | None:
+        if name in files:
+            return files[name]
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*\.yaml", name) or name in (AREAS_FILE, FACETS_FILE):
+            problems.append(Problem(facets_shown, facets_doc.line_of(where) if facets_doc else None, format_field(where),
+                                    f"'{name}' is not a vocabulary file name (a .yaml file in taxonomy/)"))
+            return None
+        doc = read(name)
+        if kind == "terms":
+            files[name] = Terms(_terms(items(doc, name, Term), doc, shown(directory / name), problems))
+        else:
+            files[name] = Names(_models(items(doc, name, Model), doc, shown(directory / name), problems), name)
+        return files[name]
+
+    declared: list[Facet] = []
+    fields: dict[str, str] = {}
+    for loc, declaration in items(facets_doc, FACETS_FILE, Declaration, ("facets",)):
+        assert isinstance(declaration, Declaration) and facets_doc is not None
+        line = facets_doc.line_of(loc)
+        where = format_field(loc)
+        if declaration.key in (f.key for f in declared):
+            problems.append(Problem(facets_shown, line, where + ".key", f"facet '{declaration.key}' is declared twice"))
+            continue
+        if declaration.field in RESERVED or declaration.field in fields:
+            owner = "a record field" if declaration.field in RESERVED else f"facet '{fields[declaration.field]}'"
+            problems.append(Problem(facets_shown, line, where + ".field", f"'{declaration.field}' is already {owner}"))
+            continue
+        if (declaration.terms is None) == (declaration.names is None):
+            problems.append(Problem(facets_shown, line, where, "give exactly one vocabulary: terms (a list or a file) or names (a file)"))
+            continue
+        vocabulary: Terms | Names | None
+        if declaration.names is not None:
+            vocabulary = vocabulary_file(declaration.names, "names", (*loc, "names"))
+        elif declaration.terms is not None and declaration.terms.endswith(".yaml"):
+            vocabulary = vocabulary_file(declaration.terms, "terms", (*loc, "terms"))
+        elif declaration.terms in vocabularies:
+            vocabulary = Terms(vocabularies[declaration.terms])
+        else:
+            problems.append(Problem(facets_shown, facets_doc.line_of((*loc, "terms")), where + ".terms",
+                                    f"no vocabulary '{declaration.terms}' under terms:{did_you_mean(str(declaration.terms), vocabularies)}"))
+            continue
+        if vocabulary is None:
+            continue
+        if declaration.in_text == "aliases" and not isinstance(vocabulary, Names):
+            problems.append(Problem(facets_shown, line, where + ".in_text", "in_text: aliases needs a names vocabulary"))
+            continue
+        fields[declaration.field] = declaration.key
+        declared.append(Facet(declaration.key, declaration.field, declaration.label, declaration.many, declaration.required,
+                              declaration.max, declaration.in_text, vocabulary))
 
     if problems:
         raise ValidationFailed(problems)
-    return Taxonomy(areas=areas, facets=facets, method_families=families, models=models)
+    return Taxonomy(areas=areas, registry=Registry(tuple(declared)), relations=vocabularies[RELATION])
 
 
-def _terms(entries: Iterator[tuple[tuple[str | int, ...], _Strict]], doc: yamlfile.Document | None, shown: str, problems: list[Problem]) -> dict[str, Term]:
+def _models(entries: Iterator[tuple[tuple[str | int, ...], BaseModel]], doc: yamlfile.Document | None, shown: str, problems: list[Problem]) -> dict[str, Model]:
+    models: dict[str, Model] = {}
+    seen_keys: dict[str, str] = {}
+    for loc, model in entries:
+        assert isinstance(model, Model) and doc is not None
+        for spelling in (model.name, *model.aliases):
+            owner = seen_keys.setdefault(name_key(spelling), model.name)
+            if owner != model.name or (spelling == model.name and model.name in models):
+                problems.append(Problem(shown, doc.line_of(loc), format_field(loc), f"'{spelling}' already names '{owner}'"))
+        models[model.name] = model
+    return models
+
+
+def _terms(entries: Iterator[tuple[tuple[str | int, ...], BaseModel]], doc: yamlfile.Document | None, shown: str, problems: list[Problem]) -> dict[str, Term]:
     out: dict[str, Term] = {}
     for loc, term in entries:
         assert isinstance(term, Term) and doc is not None

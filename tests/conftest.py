@@ -42,3 +42,33 @@ def run_kb() -> RunKb:
         return subprocess.run([*kb_executable(), *args], cwd=cwd, env=full_env, input=input, capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+def copy_search_base(root: Path) -> None:
+    """Give a toy knowledge base the distilled token vectors of the static model. A developer's checkout
+    (and CI, after `kb site build`) has them in build/; a clean clone distils them once, in the first
+    fixture that needs them (~45 s on 2 cores, torch but no network)."""
+    cached = REPO / "build" / "search" / "base"
+    if (cached / "manifest.json").is_file():
+        shutil.copytree(cached, root / "build" / "search" / "base", dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def toy_search_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy knowledge base's search artefacts (static model, embeddings cache, faiss index), built once."""
+    from kb.artefacts import Inputs
+    from kb.project import Project
+    from kb.search.store import ensure_index
+
+    root = tmp_path_factory.mktemp("toy-search") / "kb"
+    shutil.copytree(TOY, root)
+    copy_search_base(root)
+    ensure_index(Inputs(Project(root)))
+    return root / "build" / "search"
+
+
+@pytest.fixture
+def search_root(toy_root: Path, toy_search_build: Path) -> Path:
+    """A writable toy knowledge base whose build folder already holds a current search index."""
+    shutil.copytree(toy_search_build, toy_root / "build" / "search")
+    return toy_root

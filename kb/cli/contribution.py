@@ -103,11 +103,6 @@ def _proposals(project: Project, papers: list[ArxivPaper]) -> dict[str, Proposal
     from kb.knowledge_base import KnowledgeBase
     from kb.loader import read_record
 
-    try:
-        from kb.suggestion import suggest
-    except ImportError:
-        click.echo("no suggestions: kb.suggestion is not available; classify the drafts by hand", err=True)
-        return {}
     taxonomy = _taxonomy(project)
     records, files = {}, {}
     for path in sorted(project.papers_dir.glob("*.yaml")):
@@ -118,7 +113,12 @@ def _proposals(project: Project, papers: list[ArxivPaper]) -> dict[str, Proposal
     kb = KnowledgeBase(taxonomy=taxonomy, records=records, files=files)
     click.echo(f"suggesting a classification from {len(records)} records ...", err=True)
     try:
-        return {paper.id: Proposal.of(suggest(kb, paper.title, paper.abstract, project)) for paper in papers}
+        from kb.artefacts import Inputs
+        from kb.search.ranking import Searcher
+        from kb.search.suggest import suggest
+
+        searcher = Searcher.open(Inputs(project, kb, partial=True))
+        return {paper.id: Proposal.of(suggest(searcher, kb, paper.title, paper.abstract)) for paper in papers}
     except ImportError as exc:
         # Suggestions need the search extra; a draft without them is still worth writing.
         click.echo(f"no suggestions ({exc.name or exc} is not installed: pip install -e '.[search]'); classify the drafts by hand", err=True)

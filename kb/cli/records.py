@@ -12,6 +12,7 @@ import click
 
 from kb import yamlfile
 from kb.cli import app, project_of
+from kb.cli.facet_options import FacetCommand, facet_values
 from kb.errors import KbError
 from kb.years import parse_years
 
@@ -77,36 +78,33 @@ def years_option(text: str | None) -> tuple[int | None, int | None]:
         raise click.BadParameter(str(exc), param_hint="--year") from None
 
 
-@app.command("list")
+@app.command("list", cls=FacetCommand)
 @click.option("--area", help="Taxonomy area id; includes the areas below it (e.g. model.token).")
 @click.option("--year", "years", help="A year or range: 2024, 2023..2025, 2023.., ..2024.")
-@click.option("--modality")
-@click.option("--contribution")
-@click.option("--method-family")
-@click.option("--model", help="A model name or any of its aliases.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def list_(ctx: click.Context, area: str | None, years: str | None, modality: str | None, contribution: str | None, method_family: str | None, model: str | None, as_json: bool) -> None:
-    """List papers matching every filter given, newest first."""
+def list_(ctx: click.Context, area: str | None, years: str | None, as_json: bool, **facets: str | None) -> None:
+    """List papers matching every filter given, newest first. Each facet of taxonomy/facets.yaml is a filter."""
     from kb import db
     from kb.taxonomy import load_taxonomy
 
     project = project_of(ctx)
     taxonomy = load_taxonomy(project.taxonomy_dir, project.root)
+    wanted = facet_values(facets)
     try:
         area_ids = taxonomy.descendants(area) if area is not None else None
         if area is not None and area not in taxonomy.areas:
             taxonomy.check_leaf(area)
-        for facet, value in (("modality", modality), ("contribution", contribution), ("method_family", method_family)):
-            if value is not None:
-                taxonomy.check_term(facet, value)
-        model = taxonomy.canonical_model(model) if model is not None else None
+        values = {key: taxonomy.facet(key).resolve(value) for key, value in wanted.items()}
     except ValueError as exc:
         raise KbError(str(exc)) from None
-    query = db.Query(area=area, years=years_option(years), modality=modality, contribution=contribution, method_family=method_family, model=model)
-    papers = db.list_papers(db.ensure_built(project), query, area_ids)
+    query = db.Query(area=area, years=years_option(years), facets=values)
+    engine = db.ensure_built(project)
+    papers = db.list_papers(engine, query, area_ids)
     if as_json:
-        click.echo(json.dumps([{"id": p.id, "year": p.year, "title": p.title, "contribution": p.contribution} for p in papers], indent=2, ensure_ascii=False))
+        found = db.facets_of(engine, [p.id for p in papers])
+        click.echo(json.dumps([{"id": p.id, "year": p.year, "title": p.title, "facets": found[p.id]} for p in papers],
+                              indent=2, ensure_ascii=False))
         return
     for paper in papers:
         click.echo(f"{paper.id:<12} {paper.year}  {paper.title}")
@@ -134,20 +132,25 @@ def show(ctx: click.Context, paper_id: str, as_json: bool, as_yaml: bool) -> Non
     elif as_yaml:
         click.echo(yamlfile.dump({k: v for k, v in data.items() if k not in ("cited_by", "built_on_by")}), nl=False)
     else:
-        click.echo(_human(data))
+        from kb.taxonomy import load_taxonomy
+
+        fields = [f.field for f in load_taxonomy(project.taxonomy_dir, project.root).registry]
+        click.echo(_human(data, fields))
 
 
-def _human(data: dict[str, Any]) -> str:
+def _human(data: dict[str, Any], facet_fields: list[str]) -> str:
     lines = [click.style(str(data["title"]), bold=True)]
     authors = data.get("authors") or []
     lines.append(", ".join(map(str, authors)) if authors else "(authors unknown)")
     lines.append(" · ".join(str(x) for x in (data["id"], data["year"], data.get("venue")) if x))
-    for key in ("taxonomy", "granularity", "modalities", "contribution", "method_family", "models_studied"):
+    for key in ("taxonomy", *facet_fields):
         value = data.get(key)
         if value:
             lines.append(f"{key:>15}: {', '.join(value) if isinstance(value, list) else value}")
     lines += ["", str(data["summary"]), ""]
     lines += [f"  - {finding}" for finding in data.get("findings", [])]
+    if data.get("curators_note"):
+        lines += ["", f"Curators' note (our view, not the paper's): {data['curators_note']}"]
     links = data.get("links") or {}
     for key, value in links.items():
         lines.append(f"{key:>15}: {value}")

@@ -9,28 +9,28 @@ from pathlib import Path
 import click
 
 from kb.cli import app, project_of
+from kb.cli.facet_options import FacetCommand, facet_values
 
 
-@app.command()
+@app.command(cls=FacetCommand)
 @click.argument("query", nargs=-1)
 @click.option("-k", "k", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="How many papers to show.")
 @click.option("--area", help="Only papers in this taxonomy area or below it (id or name, e.g. model.neuron).")
 @click.option("--year", "years", help="A year or a range: 2024, 2023..2025, 2024.. or ..2023.")
-@click.option("--modality", help="Only papers about this modality (image, video, audio, ...).")
-@click.option("--contribution", help="Only papers with this contribution type (method, benchmark, ...).")
 @click.option("--ranker", type=click.Choice(["hybrid", "bm25", "static", "dense"]), default="hybrid", show_default=True,
               help="hybrid is the shipped ranker; the others are the baselines it is measured against.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {id, title, year, score, areas}.")
 @click.pass_context
-def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None, years: str | None, modality: str | None,
-           contribution: str | None, ranker: str, as_json: bool) -> None:
-    """Find papers answering a question, e.g. kb search "which methods find neurons that fire only for images"."""
+def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None, years: str | None, ranker: str,
+           as_json: bool, **facets: str | None) -> None:
+    """Find papers answering a question, e.g. kb search "which methods find neurons that fire only for images".
+    Each facet of taxonomy/facets.yaml is a filter."""
+    from kb.artefacts import Inputs
     from kb.cli.records import years_option
-    from kb.search import Filters, Searcher
+    from kb.search.ranking import Filters, Searcher
 
-    project = project_of(ctx)
-    filters = Filters(area=area, years=years_option(years) if years else None, modality=modality, contribution=contribution)
-    hits = Searcher(project, progress=True).search(" ".join(query), k, filters, ranker)
+    filters = Filters(area=area, years=years_option(years) if years else None, facets=facet_values(facets))
+    hits = Searcher.open(Inputs(project_of(ctx)), progress=True).search(" ".join(query), k, filters, ranker)
     if as_json:
         click.echo(json.dumps([{"id": h.id, "title": h.title, "year": h.year, "score": h.score, "areas": list(h.areas)} for h in hits], ensure_ascii=False, indent=2))
         return
@@ -48,12 +48,12 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None,
 @click.pass_context
 def related(ctx: click.Context, paper_id: str, k: int, as_json: bool) -> None:
     """The papers nearest in meaning to PAPER_ID."""
-    from kb.index import ensure_index
-    from kb.search import related as nearest
+    from kb.artefacts import Inputs
+    from kb.search.related import related as nearest
+    from kb.search.store import ensure_index
 
-    project = project_of(ctx)
-    index = ensure_index(project)
-    pairs = nearest(project, paper_id, k, index)
+    index = ensure_index(Inputs(project_of(ctx)))
+    pairs = nearest(index, paper_id, k)
     titles = {d.id: d.title for d in index.documents}
     if as_json:
         click.echo(json.dumps([{"id": i, "title": titles.get(i, ""), "score": s} for i, s in pairs], ensure_ascii=False, indent=2))
@@ -70,14 +70,15 @@ def related(ctx: click.Context, paper_id: str, k: int, as_json: bool) -> None:
 @click.pass_context
 def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool) -> None:
     """Suggest taxonomy areas and facet values for a new paper."""
+    from kb.artefacts import Inputs
     from kb.errors import KbError
-    from kb.loader import load
-    from kb.suggestion import suggest as propose
+    from kb.search.ranking import Searcher
+    from kb.search.suggest import suggest as propose
 
     if not title.strip():
         raise KbError("--title is empty")
-    project = project_of(ctx)
-    result = propose(load(project), title, abstract, project)
+    inputs = Inputs(project_of(ctx))
+    result = propose(Searcher.open(inputs), inputs.kb, title, abstract)
     if as_json:
         data = {"areas": [[a, s] for a, s in result.areas[:n]],
                 "facets": {f: [[v, s] for v, s in values[:n]] for f, values in result.facets.items()}}
@@ -96,11 +97,10 @@ def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool
 def discover(ctx: click.Context, file: Path, n: int, as_json: bool) -> None:
     """Rank the papers of a bulk arXiv metadata file (JSON lines, optionally .gz) by how likely they
     belong in the knowledge base and are not yet in it."""
-    from kb.discovery import discover as rank
-    from kb.loader import load
+    from kb.artefacts import Inputs
+    from kb.search.discover import discover as rank
 
-    project = project_of(ctx)
-    found = rank(project, load(project), file)
+    found = rank(Inputs(project_of(ctx)), file)
     new = [c for c in found if c.new][:n]
     if as_json:
         click.echo(json.dumps([{"id": c.id, "title": c.title, "score": c.score, "area": c.area} for c in new], ensure_ascii=False, indent=2))

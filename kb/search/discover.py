@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kb.artefacts import Inputs
 from kb.errors import KbError
 from kb.identifier import normalise_arxiv
 from kb.knowledge_base import KnowledgeBase
-from kb.project import Project
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from kb.index import SearchIndex
-    
+    from kb.search.ranking import Searcher
+
 MU = 1000.0
 AREA_RANKS = 1000
 
@@ -74,14 +74,16 @@ def read_bulk(path: Path) -> Iterator[tuple[str, str, str]]:
         raise KbError(f"{path}: cannot read it ({exc})") from None
 
 
-def discover(project: Project, kb: KnowledgeBase, path: Path) -> list[Candidate]:
+def discover(inputs: Inputs, path: Path) -> list[Candidate]:
     """Every paper of the file, most likely to belong first."""
     import numpy as np
 
-    from kb.index import ensure_index
-    from kb.lexical import tokenize
+    from kb.search.lexical import tokenize
+    from kb.search.ranking import Searcher
 
-    index = ensure_index(project, kb)
+    kb = inputs.kb
+    searcher = Searcher.open(inputs)
+    index = searcher.index
     rows = list(read_bulk(path))
     if not rows:
         return []
@@ -106,21 +108,19 @@ def discover(project: Project, kb: KnowledgeBase, path: Path) -> list[Candidate]
             total += math.log((count + MU * background) / (records - bool(mine) + MU) / background)
         score[i] = total
     order = np.argsort(-score, kind="stable")
-    areas = _areas(project, kb, index, rows, own, [int(i) for i in order[:AREA_RANKS]])
+    areas = _areas(searcher, kb, rows, own, [int(i) for i in order[:AREA_RANKS]])
     return [Candidate(rows[i][0], rows[i][1], round(float(score[i]), 3), areas.get(int(i), ""), bool(own[i] >= 0),
                       _plain_id(rows[i][0]) in kb.triage) for i in order]
 
 
-def _areas(project: Project, kb: KnowledgeBase, index: SearchIndex, rows: list[tuple[str, str, str]], own: np.ndarray, which: list[int]) -> dict[int, str]:
+def _areas(searcher: Searcher, kb: KnowledgeBase, rows: list[tuple[str, str, str]], own: np.ndarray, which: list[int]) -> dict[int, str]:
     """The best area `kb suggest` gives each of these papers (its own record left out)."""
-    from kb.search import Searcher
-    from kb.suggestion import suggest_with
+    from kb.search.suggest import suggest
 
-    searcher = Searcher(project, index)
     out = {}
     for i in which:
-        exclude = index.documents[own[i]].id if own[i] >= 0 else None
-        areas = suggest_with(searcher, kb, rows[i][1], rows[i][2], exclude=exclude).areas
+        exclude = searcher.index.documents[own[i]].id if own[i] >= 0 else None
+        areas = suggest(searcher, kb, rows[i][1], rows[i][2], exclude=exclude).areas
         out[i] = areas[0][0] if areas else ""
     return out
 

@@ -1,7 +1,7 @@
 """Semantic search over the records: BM25 and static-vector scores fused, with taxonomy query expansion.
 
 Rankers (all score every document; filters then keep the allowed ones):
-- `bm25`: lexical BM25 over the indexed document text (`kb.index.document_text`);
+- `bm25`: lexical BM25 over the indexed document text (`kb.search.document.document_text`);
 - `dense`: the real sentence-transformer on query and documents (imports torch; the baseline);
 - `static`: the distilled static model on query and documents (no torch);
 - `hybrid` (shipped, no torch at query time): 0.7 x BM25 + 0.2 x similarity of the static query vector
@@ -13,13 +13,13 @@ Rankers (all score every document; filters then keep the allowed ones):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kb.artefacts import Inputs
 from kb.errors import KbError
-from kb.index import SearchIndex, ensure_index
-from kb.project import Project
+from kb.search.store import SearchIndex, ensure_index
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,15 +31,13 @@ LEXICAL_WEIGHT = 0.7
 DENSE_WEIGHT = 0.2
 EXPANSION_Z = 2.5
 EXPANSION_TERMS = 1
-EXPANDED_FACETS = ("method_family", "area", "granularity")
 
 
 @dataclass(frozen=True)
 class Filters:
     area: str | None = None
     years: tuple[int | None, int | None] | None = None
-    modality: str | None = None
-    contribution: str | None = None
+    facets: Mapping[str, str] = field(default_factory=dict)  # facet key -> an id, name or alias
 
 
 @dataclass(frozen=True)
@@ -54,15 +52,14 @@ class Hit:
 class Searcher:
     """Holds an index and its encoders in memory so that repeated queries take milliseconds."""
 
-    def __init__(self, project: Project, index: SearchIndex | None = None, progress: bool = False) -> None:
-        from kb.static_model import encoder, static_model_dir
-
-        self.project = project
-        self.index = index or ensure_index(project, progress=progress)
-        self.encoder = encoder(self.index.model_dir or static_model_dir(project))
-        self._static = self.index.static_vectors()
-        self._dense = self.index.dense_vectors()
+    def __init__(self, index: SearchIndex) -> None:
+        self.index = index
+        self.encoder = index.encoder
         self._terms: tuple[list[str], np.ndarray] | None = None
+
+    @classmethod
+    def open(cls, inputs: Inputs, progress: bool = False) -> Searcher:
+        return cls(ensure_index(inputs, progress=progress))
 
     # -- rankers ---------------------------------------------------------------------------------
     def scores(self, query: str, ranker: str = "hybrid") -> np.ndarray:
@@ -75,11 +72,11 @@ class Searcher:
         if ranker == "bm25":
             return self.index.bm25.scores(query)
         if ranker == "static":
-            return self._static @ self.encoder.encode([query])[0]
+            return self.index.static.scores(self.encoder.encode([query])[0])
         if ranker == "dense":
-            from kb.embedding import encode_dense
+            from kb.search.transformer import encode_dense
 
-            return np.asarray(self._dense @ encode_dense([query])[0])
+            return self.index.dense.scores(encode_dense([query])[0])
         return self._hybrid(query)
 
     def _hybrid(self, query: str) -> np.ndarray:
@@ -91,11 +88,11 @@ class Searcher:
             return np.zeros(len(self.index.documents), dtype=np.float32)
         expanded = " ".join([query, *self.expansion(vector)])
         lexical = _to_unit(self.index.bm25.scores(expanded), around_median=False)
-        # The static query vector lives in the transformer's output space, so it is compared with the
+        # The static query vector lives in the transformer's output space, so faiss compares it with the
         # documents' real sentence-transformer vectors (computed once per record at index time) ...
-        semantic = _to_unit(self._dense @ self.encoder.encode([expanded])[0])
+        semantic = _to_unit(self.index.dense.scores(self.encoder.encode([expanded])[0]))
         # ... and, with a small weight, with the documents' static vectors (same tokens, same weights).
-        static = _to_unit(self._static @ vector)
+        static = _to_unit(self.index.static.scores(vector))
         return LEXICAL_WEIGHT * lexical + DENSE_WEIGHT * semantic + (1 - LEXICAL_WEIGHT - DENSE_WEIGHT) * static
 
     def expansion(self, vector: np.ndarray) -> list[str]:
@@ -119,9 +116,14 @@ class Searcher:
 
         if self._terms is None:
             parents = {p for chain in self.index.area_ancestors.values() for p in chain}
+            words = self.index.vocabulary
+            # Method families, then leaf areas, then granularities: the order the ranker was tuned with.
+            groups = [(key, f["values"]) for key, f in words["facets"].items() if f["expand"] and key != "granularity"]
+            groups.append(("area", words["areas"]))
+            groups += [(key, f["values"]) for key, f in words["facets"].items() if f["expand"] and key == "granularity"]
             names, texts = [], []
-            for facet in EXPANDED_FACETS:
-                for term, text in self.index.vocabulary.get(facet, {}).items():
+            for facet, terms in groups:
+                for term, text in terms.items():
                     if facet == "area" and term in parents:
                         continue  # broad areas ("Model", "Data") match everything and say nothing
                     names.append(text.partition(":")[0])
@@ -154,31 +156,41 @@ class Searcher:
         docs = self.index.documents
         mask = np.ones(len(docs), dtype=bool)
         if filters.area is not None:
-            area = self._term("area", filters.area)
+            area = self._area(filters.area)
             mask &= [any(a == area or area in self.index.area_ancestors.get(a, []) for a in d.areas) for d in docs]
         if filters.years is not None:
             low, high = filters.years
             mask &= [(low is None or low <= d.year) and (high is None or d.year <= high) for d in docs]
-        if filters.modality is not None:
-            modality = self._term("modality", filters.modality)
-            mask &= [modality in d.modalities for d in docs]
-        if filters.contribution is not None:
-            contribution = self._term("contribution", filters.contribution)
-            mask &= [d.contribution == contribution for d in docs]
+        for key, typed in filters.facets.items():
+            value = self.facet_value(key, typed)
+            mask &= [value in d.facets.get(key, ()) for d in docs]
         return mask
 
-    def _term(self, facet: str, value: str) -> str:
-        terms = self.index.vocabulary.get(facet, {})
-        if value in terms:
+    def _area(self, value: str) -> str:
+        areas = self.index.vocabulary["areas"]
+        if value in areas:
             return value
-        by_name = {text.partition(":")[0].casefold(): term for term, text in terms.items()}
+        by_name = {text.partition(":")[0].casefold(): term for term, text in areas.items()}
         if value.casefold() in by_name:
             return by_name[value.casefold()]
-        raise KbError(f"unknown {facet.replace('_', ' ')} '{value}'{_hint(value, terms)}; one of: {', '.join(terms)}")
+        raise KbError(f"unknown area '{value}'{_hint(value, areas)}; one of: {', '.join(areas)}")
+
+    def facet_value(self, key: str, typed: str) -> str:
+        """A facet value as stored, from an id, a name or an alias in any case."""
+        facets = self.index.vocabulary["facets"]
+        if key not in facets:
+            raise KbError(f"unknown facet '{key}'{_hint(key, facets)}; one of: {', '.join(facets)}")
+        facet = facets[key]
+        value = facet["spellings"].get(typed.casefold())
+        if value is None:
+            shown = list(facet["values"])
+            choices = f"; one of: {', '.join(shown)}" if len(shown) <= 40 else ""
+            raise KbError(f"unknown {facet['label'].casefold()} '{typed}'{_hint(typed, shown)}{choices}")
+        return str(value)
 
 
 def _hint(value: str, choices: object) -> str:
-    from kb.taxonomy import did_you_mean  # pydantic is not needed on the happy path of a cold query
+    from kb.facets import did_you_mean  # pydantic is not needed on the happy path of a cold query
 
     return did_you_mean(value, choices)  # type: ignore[arg-type]
 
@@ -188,56 +200,11 @@ def _to_unit(scores: np.ndarray, around_median: bool = True) -> np.ndarray:
     the median document is moved to 0 (and those below it clipped)."""
     import numpy as np
 
-    low = float(np.median(scores)) if around_median else 0.0
-    high = float(scores.max()) if len(scores) else 0.0
+    found = np.isfinite(scores)  # an approximate vector index leaves documents beyond its candidates at -inf
+    if not found.any():
+        return np.zeros_like(scores)
+    low = float(np.median(scores[found])) if around_median else 0.0
+    high = float(scores[found].max())
     if high <= low:
         return np.zeros_like(scores)
-    return np.clip((scores - low) / (high - low), 0, None)
-
-
-@lru_cache(maxsize=2)
-def searcher(project: Project) -> Searcher:
-    """One warm Searcher per knowledge base for long-running callers (it does not notice later edits)."""
-    return Searcher(project)
-
-
-def search(project: Project, query: str, k: int = 10, filters: Filters | None = None, ranker: str = "hybrid") -> list[Hit]:
-    return Searcher(project).search(query, k, filters, ranker)
-
-
-# -- related papers -------------------------------------------------------------------------------
-
-def related_all(project: Project, k: int = 5, index: SearchIndex | None = None) -> dict[str, list[tuple[str, float]]]:
-    """For every paper, its k nearest papers by sentence-transformer similarity of the indexed text.
-
-    One matrix product for the whole knowledge base; vectors come from the per-record cache, so only
-    changed records are embedded again (the first run embeds everything, ~20 records a second)."""
-    import numpy as np
-
-    index = index or ensure_index(project, progress=True)
-    ids = index.ids
-    if not ids:
-        return {}
-    vectors = index.dense_vectors()
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -np.inf)
-    out: dict[str, list[tuple[str, float]]] = {}
-    for row, paper_id in enumerate(ids):
-        order = np.argsort(-similarity[row], kind="stable")[: min(k, len(ids) - 1)]
-        out[paper_id] = [(ids[j], round(float(similarity[row, j]), 4)) for j in order]
-    return out
-
-
-def related(project: Project, paper_id: str, k: int = 5, index: SearchIndex | None = None) -> list[tuple[str, float]]:
-    from kb.identifier import normalise_arxiv
-
-    index = index or ensure_index(project)
-    wanted = paper_id.strip()
-    if wanted not in index.ids:
-        try:
-            wanted = normalise_arxiv(wanted)
-        except ValueError:
-            pass
-    if wanted not in index.ids:
-        raise KbError(f"no record '{paper_id}' in papers/{_hint(paper_id, index.ids)}")
-    return related_all(project, k, index)[wanted]
+    return np.where(found, np.clip((scores - low) / (high - low), 0, None), 0).astype(scores.dtype)

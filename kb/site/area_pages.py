@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from kb.records import Record
 from kb.site import markdown_safety as safe
 from kb.site.context import SiteContext, area_doc, paper_doc
 
 HOME = "index.md"
+# Facets shown as columns of an area's paper table (every facet is a filter above it).
+TABLE_FACETS = ("contribution", "granularity", "modality")
 AREAS_INDEX = "areas/index.md"
 
 
@@ -66,16 +69,16 @@ def area_page(ctx: SiteContext, area_id: str) -> str:
     if records:
         parts.append(_filters(ctx, records))
         rows = []
+        shown = [taxonomy.facet(key) for key in TABLE_FACETS if key in taxonomy.registry]
         for r in records:
-            data = f'data-year="{r.year}" data-granularity="{safe.attr(" ".join(r.granularity))}" data-modality="{safe.attr(" ".join(r.modalities))}" data-contribution="{safe.attr(r.contribution)}"'
+            data = " ".join(f'data-{safe.attr(f.key)}="{safe.attr(" ".join(r.values(f.key)))}"' for f in taxonomy.registry)
+            cells = "".join(f"<td>{safe.text(', '.join(f.name(v) for v in r.values(f.key)))}</td>" for f in shown)
             rows.append(
-                f"<tr {data}><td>{r.year}</td>"
-                f'<td><a href="{ctx.href(doc, paper_doc(r.id))}" data-paper-id="{safe.attr(r.id)}">{safe.text(r.title)}</a></td>'
-                f"<td>{safe.text(taxonomy.facets['contribution'][r.contribution].name)}</td>"
-                f"<td>{safe.text(', '.join(taxonomy.facets['granularity'][g].name for g in r.granularity))}</td>"
-                f"<td>{safe.text(', '.join(taxonomy.facets['modality'][m].name for m in r.modalities))}</td></tr>"
+                f'<tr data-year="{r.year}" {data}><td>{r.year}</td>'
+                f'<td><a href="{ctx.href(doc, paper_doc(r.id))}" data-paper-id="{safe.attr(r.id)}">{safe.text(r.title)}</a></td>{cells}</tr>'
             )
-        head = '<thead><tr><th><button type="button" class="kb-sort" data-sort="year" aria-label="Sort by year">Year ↕</button></th><th>Title</th><th>Contribution</th><th>Granularity</th><th>Modality</th></tr></thead>'
+        labels = "".join(f"<th>{safe.text(f.label)}</th>" for f in shown)
+        head = f'<thead><tr><th><button type="button" class="kb-sort" data-sort="year" aria-label="Sort by year">Year ↕</button></th><th>Title</th>{labels}</tr></thead>'
         parts.append(f'<table class="kb-papers">{head}<tbody>{"".join(rows)}</tbody></table>')
         parts.append('<p class="kb-shown" aria-live="polite"></p>')
     else:
@@ -85,15 +88,12 @@ def area_page(ctx: SiteContext, area_id: str) -> str:
     return head + "\n".join(parts) + "\n"
 
 
-def _filters(ctx: SiteContext, records: list) -> str:  # type: ignore[type-arg]
-    facets = ctx.kb.taxonomy.facets
-    present = {
-        "granularity": {g for r in records for g in r.granularity},
-        "modality": {m for r in records for m in r.modalities},
-        "contribution": {r.contribution for r in records},
-    }
+def _filters(ctx: SiteContext, records: list[Record]) -> str:
+    """One select per facet, offering the values the area's papers have (in vocabulary order)."""
     selects = []
-    for facet, used in present.items():
-        options = "".join(f'<option value="{safe.attr(k)}">{safe.text(t.name)}</option>' for k, t in facets[facet].items() if k in used)
-        selects.append(f'<label>{facet.capitalize()} <select class="kb-filter" data-facet="{facet}"><option value="">any</option>{options}</select></label>')
+    for facet in ctx.kb.taxonomy.registry:
+        used = {v for r in records for v in r.values(facet.key)}
+        options = "".join(f'<option value="{safe.attr(v)}">{safe.text(facet.name(v))}</option>' for v in facet.values() if v in used)
+        selects.append(f'<label>{safe.text(facet.label)} <select class="kb-filter" data-facet="{safe.attr(facet.key)}">'
+                       f'<option value="">any</option>{options}</select></label>')
     return '<div class="kb-filters">' + " ".join(selects) + "</div>"

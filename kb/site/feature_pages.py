@@ -12,6 +12,7 @@ from typing import Any
 from kb.export import FORMATS
 from kb.identifier import is_arxiv
 from kb.site import markdown_safety as safe
+from kb.taxonomy import Taxonomy
 from kb.site.context import SiteContext, method_doc, paper_doc
 
 SEARCH_WIDGET = """<div class="kb-search-app">
@@ -57,8 +58,8 @@ def statistics_figures(ctx: SiteContext) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     series: dict[str, tuple[str, dict[str, str], Any]] = {
         "perspective": ("Papers per year by perspective", {a: taxonomy.areas[a].name for a in taxonomy.roots()}, lambda r: {taxonomy.perspective(a) for a in r.taxonomy}),
-        "granularity": ("Papers per year by granularity", {k: t.name for k, t in taxonomy.facets["granularity"].items()}, lambda r: set(r.granularity)),
-        "modality": ("Papers per year by modality", {k: t.name for k, t in taxonomy.facets["modality"].items()}, lambda r: set(r.modalities)),
+        "granularity": ("Papers per year by granularity", _names(taxonomy, "granularity"), lambda r: set(r.values("granularity"))),
+        "modality": ("Papers per year by modality", _names(taxonomy, "modality"), lambda r: set(r.values("modality"))),
     }
     for key, (title, names, terms_of) in series.items():
         counts: Counter[tuple[int, str]] = Counter((r.year, term) for r in kb for term in terms_of(r))
@@ -84,9 +85,7 @@ def statistics_page(ctx: SiteContext, counts: dict[str, dict[str, int]]) -> str:
     names = {
         "area": ("Area", {a: taxonomy.path_name(a) for a in taxonomy.areas}),
         "year": ("Year", {y: y for y in counts.get("year", {})}),
-        "granularity": ("Granularity", {k: t.name for k, t in taxonomy.facets["granularity"].items()}),
-        "modality": ("Modality", {k: t.name for k, t in taxonomy.facets["modality"].items()}),
-        "contribution": ("Contribution", {k: t.name for k, t in taxonomy.facets["contribution"].items()}),
+        **{f.key: (f.label, _names(taxonomy, f.key)) for f in taxonomy.registry},
     }
     # Beside each plot, the counts it shows (kb.statistics.compute, the same numbers as `kb stats`).
     plots = {"perspective": "year", "granularity": "granularity", "modality": "modality"}
@@ -103,6 +102,11 @@ def statistics_page(ctx: SiteContext, counts: dict[str, dict[str, int]]) -> str:
         + "<h2>Papers per area</h2>" + _count_table("area", names["area"], counts) + "\n\n"
         + "<h2>Papers per contribution</h2>" + _count_table("contribution", names["contribution"], counts) + "\n"
     )
+
+
+def _names(taxonomy: Taxonomy, key: str) -> dict[str, str]:
+    facet = taxonomy.facet(key)
+    return {value: facet.name(value) for value in facet.values()}
 
 
 def _count_table(key: str, label: tuple[str, dict[str, str]], counts: dict[str, dict[str, int]]) -> str:

@@ -75,16 +75,18 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     ctx = SiteContext(kb=kb, graph=graph)
     url_of = {r.id: doc_url(paper_doc(r.id)) for r in kb}
 
+    from kb.artefacts import Inputs
+    from kb.search.related import related_all
+    from kb.search.store import ensure_index
     from kb.site import search_assets
 
-    assets = search_assets.build(project, kb, url_of)
+    index = ensure_index(Inputs(project, kb), progress=True)
+    assets = search_assets.build(index, kb, url_of)
     out.search_sizes = assets.sizes
     files.update({f"assets/kb/search/{name}": data for name, data in assets.files.items()})
     lap("search assets")
 
-    from kb.search import related_all
-
-    ctx.related = related_all(project, RELATED_K)
+    ctx.related = related_all(index, RELATED_K)
     lap("related")
     if xai:
         _xai(project, ctx, files, out)

@@ -36,16 +36,15 @@ def render(ctx: SiteContext, record: Record) -> str:
         links.append(safe.link(record.links.project, "project page"))
     if links:
         facts.append("<dt>Links</dt><dd>" + " · ".join(links) + "</dd>")
-    facts.append(f"<dt>Contribution</dt><dd>{safe.text(taxonomy.facets['contribution'][record.contribution].name)}</dd>")
+    for facet in taxonomy.registry:
+        if not facet.many and record.values(facet.key):
+            facts.append(f"<dt>{safe.text(facet.label)}</dt><dd>{safe.text(facet.name(record.values(facet.key)[0]))}</dd>")
     parts.append('<dl class="kb-facts">' + "".join(facts) + "</dl>")
 
     chips = [f'<a class="kb-chip kb-chip-area kb-p-{safe.attr(taxonomy.perspective(a))}" href="{ctx.href(doc, area_doc(a))}" data-area="{safe.attr(a)}">{safe.text(taxonomy.path_name(a))}</a>' for a in record.taxonomy]
-    facet_chips = [f'<span class="kb-chip">{safe.text(taxonomy.facets["granularity"][g].name)} level</span>' for g in record.granularity]
-    facet_chips += [f'<span class="kb-chip">{safe.text(taxonomy.facets["modality"][m].name)}</span>' for m in record.modalities]
-    facet_chips += [f'<span class="kb-chip kb-chip-family">{safe.text(taxonomy.method_families[f].name)}</span>' for f in record.method_family]
+    facet_chips = [f'<span class="kb-chip kb-chip-{safe.attr(facet.key)}" data-facet="{safe.attr(facet.key)}" title="{safe.attr(facet.label)}">{safe.text(facet.name(value))}</span>'
+                   for facet in taxonomy.registry if facet.many for value in record.values(facet.key)]
     parts.append('<div class="kb-chips">' + "".join(chips + facet_chips) + "</div>")
-    if record.models_studied:
-        parts.append('<p class="kb-models"><strong>Models studied:</strong> ' + ", ".join(safe.text(m) for m in record.models_studied) + "</p>")
 
     parts.append("<h2>Summary</h2>")
     parts.append("".join(f"<p>{safe.text(p)}</p>" for p in record.summary.split("\n\n") if p.strip()))
@@ -85,7 +84,7 @@ def paper_link(ctx: SiteContext, from_doc: str, paper_id: str) -> str:
 
 def _lineage(ctx: SiteContext, doc: str, record: Record) -> str:
     kb = ctx.kb
-    relation_name = {k: t.name for k, t in kb.taxonomy.facets["relation"].items()}
+    relation_name = {k: t.name for k, t in kb.taxonomy.relations.items()}
     on = []
     for edge in record.builds_on:
         if edge.id not in kb.records:

@@ -1,7 +1,7 @@
 """The files the browser search downloads, so that it ranks like `kb search`'s shipped hybrid.
 
-Everything is taken from the search index and the static model (`kb.index`, `kb.static_model`,
-`kb.search`); nothing here encodes text. What the browser gets:
+Everything is taken from the search index (`kb.search.store`, with its static model) and the ranker
+(`kb.search.ranking`); nothing here encodes text. What the browser gets:
 
 - the static model's token rows, the documents' sentence-transformer vectors, their static vectors
   and the expansion terms' static vectors, all projected onto one shared basis of `DIMS` directions
@@ -10,10 +10,10 @@ Everything is taken from the search index and the static model (`kb.index`, `kb.
   its best document, so query norms never matter. Token rows are quantised to `TOKEN_BITS` bits with
   one float32 scale per row, document vectors to int8;
 - the WordPiece vocabulary and the normaliser settings of `tokenizer.json`;
-- the BM25 postings of `kb.lexical.Lexical` (stemmed terms, per-document length norms) with the stop
+- the BM25 postings of `kb.search.lexical.Lexical` (stemmed terms, per-document length norms) with the stop
   words and a surface-word -> stem table for every word of the indexed texts, so that the browser's
   Porter2 stemmer is only consulted for words the knowledge base never uses;
-- the fusion weights and expansion settings from `kb.search`, and the paper list for display and filters.
+- the fusion weights and expansion settings from `kb.search.ranking`, and the paper list for display and filters.
 
 The choice of 128 dimensions at 4 bits was measured (`benchmarks/site_search_agreement.py`, numbers in
 site/search.md): against full 384-dimension vectors it cuts the download from ~12 MiB to ~2.3 MiB and
@@ -30,10 +30,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.knowledge_base import KnowledgeBase
-from kb.project import Project
 
 if TYPE_CHECKING:
-    from kb.index import SearchIndex
+    from kb.search.store import SearchIndex
 
 DIMS = 128
 TOKEN_BITS = 4
@@ -78,18 +77,17 @@ def basis(*matrices: np.ndarray, dims: int = DIMS) -> np.ndarray:
     return out
 
 
-def build(project: Project, kb: KnowledgeBase, url_of: dict[str, str]) -> SearchAssets:
-    from kb import lexical, search
-    from kb.index import ensure_index
-    from kb.static_model import MAX_TOKENS, encoder
+def build(index: SearchIndex, kb: KnowledgeBase, url_of: dict[str, str]) -> SearchAssets:
+    from kb.search import lexical
+    from kb.search import ranking as search
+    from kb.search.static import MAX_TOKENS
 
-    index = ensure_index(project, kb, progress=True)
-    searcher = search.Searcher(project, index)
+    searcher = search.Searcher(index)
     names, term_vectors = searcher.expansion_terms()
     documents = index.documents
-    dense = index.dense_vectors() if documents else np.zeros((0, 384), np.float32)
-    static = index.static_vectors() if documents else np.zeros((0, 384), np.float32)
-    model = encoder(index.model_dir) if index.model_dir else searcher.encoder
+    dense = index.dense.vectors() if documents else np.zeros((0, 384), np.float32)
+    static = index.static.vectors() if documents else np.zeros((0, 384), np.float32)
+    model = index.encoder
     projection = basis(dense, static, term_vectors) if (len(dense) or len(term_vectors)) else np.eye(DIMS, 384, dtype=np.float32)
     dims = projection.shape[0]
 
@@ -98,7 +96,7 @@ def build(project: Project, kb: KnowledgeBase, url_of: dict[str, str]) -> Search
     static_values, static_scale = quantise(static @ projection.T)
     terms = (term_vectors @ projection.T).astype(np.float32)
 
-    tokenizer = json.loads((index.model_dir / "tokenizer.json").read_text(encoding="utf-8")) if index.model_dir else {}
+    tokenizer = json.loads((index.folder / "tokenizer.json").read_text(encoding="utf-8"))
     vocab_map: dict[str, int] = tokenizer["model"]["vocab"]
     vocab = [""] * len(vocab_map)
     for token, position in vocab_map.items():
@@ -130,7 +128,7 @@ def build(project: Project, kb: KnowledgeBase, url_of: dict[str, str]) -> Search
         papers.append({
             "id": r.id, "title": r.title, "year": r.year, "url": url_of[r.id], "summary": _snippet(r.summary),
             "perspectives": sorted({taxonomy.perspective(a) for a in r.taxonomy}),
-            "granularity": list(r.granularity), "modalities": list(r.modalities), "contribution": r.contribution,
+            "facets": {f.key: list(r.values(f.key)) for f in taxonomy.registry},
         })
     meta = {
         "format": FORMAT,
@@ -147,12 +145,8 @@ def build(project: Project, kb: KnowledgeBase, url_of: dict[str, str]) -> Search
         "expansion": {"z": search.EXPANSION_Z, "terms": search.EXPANSION_TERMS, "names": names},
         "bm25": {"k1": lexical.K1, "b": lexical.B, "terms": term_list, "norm": [round(float(x), 6) for x in bm25.norm],
                  "doc_bytes": np.dtype(integer).itemsize, "count_bytes": np.dtype(counter).itemsize, "stemmed": lexical.tokenize("running") == ["run"], "stop_words": sorted(lexical.STOP_WORDS), "stems": stems},
-        "facets": {
-            "perspective": {a: taxonomy.areas[a].name for a in taxonomy.roots()},
-            "granularity": {k: t.name for k, t in taxonomy.facets["granularity"].items()},
-            "modality": {k: t.name for k, t in taxonomy.facets["modality"].items()},
-            "contribution": {k: t.name for k, t in taxonomy.facets["contribution"].items()},
-        },
+        "perspectives": {a: taxonomy.areas[a].name for a in taxonomy.roots()},
+        "facets": [{"key": f.key, "label": f.label, "values": {v: f.name(v) for v in f.values()}} for f in taxonomy.registry],
     }
     binary = {
         "tokens.bin": pack_nibbles(token_values) if TOKEN_BITS == 4 else token_values.tobytes(),

@@ -202,7 +202,7 @@
           terms: new Float32Array(p[8]), offsets: new Uint32Array(p[9]), postDocs: new typed[meta.bm25.doc_bytes](p[10]), postCounts: new typed[meta.bm25.count_bytes](p[11]),
           termIndex: termIndex, stop: new Set(meta.bm25.stop_words) };
         state.loadMs = performance.now() - started;
-        buildFilters(meta.facets);
+        buildFilters(meta);
         say("Ready: " + state.papers.length + " papers (search model loaded in " + Math.round(state.loadMs) + " ms).");
         input.dataset.ready = "true";
       });
@@ -211,24 +211,29 @@
     return loading;
   }
 
-  // ---- facet filters ----
+  // ---- facet filters: the perspective, then every facet the registry declares (meta.facets) ----
   var filters = {};
-  var FACET_FIELDS = { perspective: "perspectives", granularity: "granularity", modality: "modalities", contribution: "contribution" };
-  function buildFilters(facets) {
+  function valuesOf(paper, key) { return key === "perspective" ? paper.perspectives : (paper.facets[key] || []); }
+  function buildFilters(meta) {
     if (!filterBox) return;
-    Object.keys(FACET_FIELDS).forEach(function (facet) {
-      var label = document.createElement("label"); label.textContent = facet.charAt(0).toUpperCase() + facet.slice(1) + " ";
-      var select = document.createElement("select"); select.className = "kb-filter"; select.dataset.facet = facet;
+    var facets = [{ key: "perspective", label: "Perspective", values: meta.perspectives }].concat(meta.facets);
+    facets.forEach(function (facet) {
+      var label = document.createElement("label"); label.textContent = facet.label + " ";
+      var select = document.createElement("select"); select.className = "kb-filter"; select.dataset.facet = facet.key;
       var any = document.createElement("option"); any.value = ""; any.textContent = "any"; select.appendChild(any);
-      Object.keys(facets[facet] || {}).forEach(function (k) { var o = document.createElement("option"); o.value = k; o.textContent = facets[facet][k]; select.appendChild(o); });
-      select.addEventListener("change", function () { filters[facet] = select.value; run(); });
+      var used = {};
+      state.papers.forEach(function (p) { valuesOf(p, facet.key).forEach(function (v) { used[v] = true; }); });
+      Object.keys(facet.values).forEach(function (k) {
+        if (!used[k]) return;  // only values some paper has
+        var o = document.createElement("option"); o.value = k; o.textContent = facet.values[k]; select.appendChild(o);
+      });
+      select.addEventListener("change", function () { filters[facet.key] = select.value; run(); });
       label.appendChild(select); filterBox.appendChild(label);
     });
   }
   function passes(paper) {
-    return Object.keys(FACET_FIELDS).every(function (facet) {
-      var want = filters[facet]; if (!want) return true;
-      var have = paper[FACET_FIELDS[facet]]; return Array.isArray(have) ? have.indexOf(want) !== -1 : have === want;
+    return Object.keys(filters).every(function (key) {
+      var want = filters[key]; return !want || valuesOf(paper, key).indexOf(want) !== -1;
     });
   }
 

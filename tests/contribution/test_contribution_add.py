@@ -4,7 +4,6 @@ writes nothing and says one clear thing."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -200,19 +199,9 @@ def test_draft_round_trips_through_the_loader_reader() -> None:
     assert "  # 0.90" in text and "# REVIEW" in text
 
 
-@pytest.fixture(scope="session")
-def static_model() -> Path:
-    """The search engine's static model (project-independent): reused from the repository's build folder,
-    distilled there once (about 90 s on two cores) when missing."""
-    from kb.project import Project
-    from kb.static_model import static_model_dir
-
-    return static_model_dir(Project(Path(__file__).parents[2]))
-
-
 @pytest.mark.slow
-def test_draft_with_suggested_classification(toy_root: Path, run_kb, recorded: Any, static_model: Path) -> None:
-    shutil.copytree(static_model, toy_root / "build" / "search" / "static-model")
+def test_draft_with_suggested_classification(search_root: Path, run_kb, recorded: Any) -> None:
+    toy_root = search_root  # a toy knowledge base whose search index is built (in a temporary folder)
     recorded.atom("2406.16338", "2406.16338.atom")
     result = run_kb("add", "2406.16338", cwd=toy_root, env=recorded.env())
     assert result.returncode == 0, result.stderr

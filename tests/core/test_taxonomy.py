@@ -18,7 +18,8 @@ def test_the_repository_taxonomy_is_valid() -> None:
     assert "model.neuron" in taxonomy.leaves() and "model.token" not in taxonomy.leaves()
     assert taxonomy.descendants("model.token") == ["model.token", "model.token.visual", "model.token.visual-textual"]
     assert taxonomy.perspective("model.architecture.design") == "model"
-    assert taxonomy.canonical_model("llava v1.5") == "LLaVA-1.5"
+    assert taxonomy.facet("model").check("llava v1.5") == "LLaVA-1.5"
+    assert taxonomy.registry.keys() == ["granularity", "modality", "contribution", "method_family", "model"]
 
 
 def broken(toy_root: Path, name: str, old: str, new: str) -> list[str]:
@@ -48,7 +49,7 @@ def test_cycle(toy_root: Path) -> None:
 
 def test_alias_that_names_two_models(toy_root: Path) -> None:
     [line] = broken(toy_root, "models.yaml", "aliases: [Vision Transformer]", "aliases: [Vision Transformer, openai-clip]")
-    assert "'openai-clip' already names model 'CLIP'" in line
+    assert "'openai-clip' already names 'CLIP'" in line
 
 
 def test_duplicate_facet_term(toy_root: Path) -> None:

@@ -88,7 +88,7 @@ RECORD_CASES = [
     ("unknown modality", ("modalities: [image, text]", "modalities: [image, smell]"), 9, "modalities[1]", "unknown modality 'smell'"),
     ("unknown contribution", ("contribution: analysis", "contribution: essay"), 10, "contribution", "unknown contribution 'essay'"),
     ("unknown method family", ("method_family: [neuron-analysis]", "method_family: [neuron-analyses]"), 11, "method_family[0]", "did you mean 'neuron-analysis'"),
-    ("unknown model", ("models_studied: [LLaVA-1.5]", "models_studied: [LLaVA-1.5, Llava-9000]"), 12, "models_studied[1]", "unknown model 'Llava-9000'"),
+    ("unknown model", ("models_studied: [LLaVA-1.5]", "models_studied: [LLaVA-1.5, Llava-9000]"), 12, "models_studied[1]", "unknown model studied 'Llava-9000'"),
     ("short finding", ("  - A finding that is long enough to be accepted.", "  - Tiny."), 17, "findings[0]", "at least 15"),
     ("no findings", ("findings:\n  - A finding that is long enough to be accepted.", "findings: []"), 16, "findings", "at least 1"),
     ("unresolved citation", ("cites: ['2305.10355']", "cites: ['2305.10356']"), 18, "cites[0]", "'2305.10356' is not a record in papers/ (did you mean '2305.10355'?)"),

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import yaml
 
-from kb.embedding import EmbeddingCache
-from kb.index import document_text
+from kb.artefacts import Inputs
 from kb.loader import load
 from kb.project import Project
-from kb.search import related, related_all
-from kb.suggestion import Suggestion, suggest
+from kb.search.document import document_text
+from kb.search.ranking import Searcher
+from kb.search.related import related, related_all
+from kb.search.store import ensure_index
+from kb.search.suggest import Suggestion, suggest
+from kb.search.transformer import EmbeddingCache
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -31,8 +34,8 @@ def test_changing_one_record_embeds_one_text_and_a_bad_cache_is_rebuilt(search_r
     after = cache.embed(texts)
     assert cache.computed == 1
     assert (after[1:] == before[1:]).all() and not (after[0] == before[0]).all()
-    data = (folder / "cache.npy").read_bytes()
-    (folder / "cache.npy").write_bytes(data[: len(data) // 2])  # truncated
+    data = (folder / "vectors.npy").read_bytes()
+    (folder / "vectors.npy").write_bytes(data[: len(data) // 2])  # truncated
     damaged = EmbeddingCache(folder)
     assert damaged.discarded and damaged.vectors == {}
     again = damaged.embed(texts)
@@ -41,13 +44,13 @@ def test_changing_one_record_embeds_one_text_and_a_bad_cache_is_rebuilt(search_r
 
 
 def test_related_papers(search_root: Path, run_kb) -> None:
-    project = Project(search_root)
-    table = related_all(project, k=2)
+    index = ensure_index(Inputs(Project(search_root)))
+    table = related_all(index, k=2)
     assert set(table) == {"2305.10355", "2311.16922", "2410.04819", "2412.02104", "toy-attention-probe"}
     assert all(len(v) == 2 and paper not in dict(v) for paper, v in table.items())
     # The two hallucination papers are each other's nearest.
     assert table["2311.16922"][0][0] == "2305.10355"
-    assert related(project, "arXiv:2311.16922v3", 1) == table["2311.16922"][:1]
+    assert related(index, "arXiv:2311.16922v3", 1) == table["2311.16922"][:1]
     out = run_kb("related", "2311.16922", "--json", "-k", "1", cwd=search_root)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["id"] == "2305.10355"
@@ -56,21 +59,20 @@ def test_related_papers(search_root: Path, run_kb) -> None:
 
 
 def test_suggest_on_the_toy_knowledge_base(search_root: Path, run_kb) -> None:
-    project = Project(search_root)
-    kb = load(project)
-    result = suggest(kb, "Finding neurons specific to each modality in multimodal LLMs",
-                     "We locate neurons in Qwen2-VL that respond only to images or only to audio and ablate them.", project)
+    inputs = Inputs(Project(search_root))
+    result = suggest(Searcher.open(inputs), inputs.kb, "Finding neurons specific to each modality in multimodal LLMs",
+                     "We locate neurons in Qwen2-VL that respond only to images or only to audio and ablate them.")
     assert isinstance(result, Suggestion)
     assert result.areas[0][0] == "model.neuron"
-    assert set(result.facets) == {"granularity", "modalities", "contribution", "method_family", "models_studied"}
-    assert result.facets["models_studied"][0] == ("Qwen2-VL", 1.0)
+    assert set(result.facets) == {"granularity", "modality", "contribution", "method_family", "model"}
+    assert result.facets["model"][0] == ("Qwen2-VL", 1.0)
     assert all(0 <= s <= 1 for _, s in result.areas)
     out = run_kb("suggest", "--title", "A benchmark of object hallucination", "--abstract",
                  "Polling questions about objects in images, for LLaVA v1.5.", "--json", cwd=search_root)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["areas"][0][0] == "data.benchmarks"
-    assert ["LLaVA-1.5", 1.0] in data["facets"]["models_studied"]
+    assert ["LLaVA-1.5", 1.0] in data["facets"]["model"]
 
 
 def test_discover_ranks_relevant_new_papers_first(search_root: Path, run_kb, tmp_path: Path) -> None:
@@ -125,6 +127,6 @@ def test_an_empty_knowledge_base_answers_nothing_without_failing(search_root: Pa
     out = run_kb("search", "neurons", "--json", cwd=search_root)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []
-    project = Project(search_root)
-    result = suggest(load(project), "A neuron paper", "", project)
+    inputs = Inputs(Project(search_root))
+    result = suggest(Searcher.open(inputs), inputs.kb, "A neuron paper", "")
     assert result.areas == [] and result.facets["method_family"] == []

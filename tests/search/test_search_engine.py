@@ -8,10 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.index import index_dir
+from kb.artefacts import Artefacts, Inputs
 from kb.project import Project
-from kb.search import Filters, Searcher
+from kb.search.ranking import Filters, Searcher
 from kb.years import parse_years
+
+
+def searcher_for(root: Path) -> Searcher:
+    return Searcher.open(Inputs(Project(root)))
 
 
 def ids(result: str) -> list[str]:
@@ -28,7 +32,7 @@ def test_search_json_puts_the_matching_paper_first(search_root: Path, run_kb) ->
 
 
 def test_model_alias_and_taxonomy_words_are_searchable(search_root: Path) -> None:
-    searcher = Searcher(Project(search_root))
+    searcher = searcher_for(search_root)
     assert searcher.search("LLaVA v1.5", k=1)[0].id == "toy-attention-probe"
     # 'Neuron level' is an area name that no toy summary uses in those words.
     assert searcher.search("neuron level", k=1)[0].id == "2410.04819"
@@ -42,8 +46,8 @@ def test_filters_keep_only_matching_papers(search_root: Path, run_kb) -> None:
     assert set(ids(out.stdout)) == {"2305.10355", "2311.16922"}
     out = run_kb("search", "hallucination", "--json", "--contribution", "benchmark", "-k", "3", cwd=search_root)
     assert ids(out.stdout) == ["2305.10355"]
-    searcher = Searcher(Project(search_root))
-    audio = [h.id for h in searcher.search("neurons", filters=Filters(modality="audio"))]
+    searcher = searcher_for(search_root)
+    audio = [h.id for h in searcher.search("neurons", filters=Filters(facets={"modality": "audio"}))]
     assert audio[0] == "2410.04819" and set(audio) <= {"2410.04819", "2412.02104"}  # the two with audio
 
 
@@ -66,7 +70,7 @@ def test_odd_queries_behave(search_root: Path, run_kb) -> None:
     assert empty.returncode == 1 and "nothing to search for" in empty.stderr
     emoji = run_kb("search", "🙂🔥", "--json", cwd=search_root)
     assert emoji.returncode == 0 and json.loads(emoji.stdout) == []
-    searcher = Searcher(Project(search_root))
+    searcher = searcher_for(search_root)
     assert searcher.search("neurone spécifiques à une modalité dans les modèles multimodaux")  # French: still answers
     assert searcher.search("幻觉 hallucination")[0].id in {"2305.10355", "2311.16922", "2412.02104"}
     long = " ".join(["object hallucination benchmark"] * 3000)
@@ -85,26 +89,28 @@ def test_parse_years() -> None:
 
 def test_a_changed_record_is_searched_as_it_is_now(search_root: Path) -> None:
     project = Project(search_root)
-    assert Searcher(project).search("zebrafish", k=1, ranker="bm25") == []
+    assert searcher_for(search_root).search("zebrafish", k=1, ranker="bm25") == []
     path = search_root / "papers" / "2305.10355.yaml"
     path.write_text(path.read_text().replace("title: Evaluating Object", "title: Zebrafish Evaluating Object"))
-    assert [h.id for h in Searcher(project).search("zebrafish", k=1, ranker="bm25")] == ["2305.10355"]
-    hits = Searcher(project).search("zebrafish", k=1)
+    assert [h.id for h in searcher_for(search_root).search("zebrafish", k=1, ranker="bm25")] == ["2305.10355"]
+    hits = searcher_for(search_root).search("zebrafish", k=1)
     assert [h.id for h in hits] == ["2305.10355"]
     assert hits[0].title.startswith("Zebrafish")
 
 
 def test_corrupt_or_truncated_index_files_are_rebuilt(search_root: Path) -> None:
     project = Project(search_root)
-    expected = [h.id for h in Searcher(project).search("visual contrastive decoding")]
-    folder = index_dir(project)
-    faiss_file = next(folder.glob("static-*.faiss"))
+    expected = [h.id for h in searcher_for(search_root).search("visual contrastive decoding")]
+    folder = Artefacts(project).search_index
+    faiss_file = folder / "static.faiss"
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
-    assert [h.id for h in Searcher(project).search("visual contrastive decoding")] == expected
-    (folder / "meta.json").write_text('{"format": 2, "documents": [')
-    assert [h.id for h in Searcher(project).search("visual contrastive decoding")] == expected
-    meta = json.loads((folder / "meta.json").read_text())
-    assert len(meta["documents"]) == 5 and sorted(meta) == sorted(set(meta))
+    assert [h.id for h in searcher_for(search_root).search("visual contrastive decoding")] == expected
+    (folder / "documents.json").write_text('{"documents": [')
+    assert [h.id for h in searcher_for(search_root).search("visual contrastive decoding")] == expected
+    (folder / "manifest.json").write_text('{"format": 1, "kind": "search-index", "files": ')
+    assert [h.id for h in searcher_for(search_root).search("visual contrastive decoding")] == expected
+    documents = json.loads((folder / "documents.json").read_text())["documents"]
+    assert len(documents) == 5
 
 
 def test_static_model_follows_the_documented_recipe(search_root: Path) -> None:
@@ -112,10 +118,10 @@ def test_static_model_follows_the_documented_recipe(search_root: Path) -> None:
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
 
-    from kb.static_model import encode_static, static_model_dir
+    from kb.search.store import ensure_index
 
-    project = Project(search_root)
-    folder = static_model_dir(project)
+    index = ensure_index(Inputs(Project(search_root)))
+    folder = index.folder
     config = json.loads((folder / "config.json").read_text())
     assert config["normalize"] is True
     matrix = load_file(str(folder / "model.safetensors"))["embeddings"]
@@ -125,7 +131,7 @@ def test_static_model_follows_the_documented_recipe(search_root: Path) -> None:
     assert len(token_ids) == len(tokenizer.encode(text, add_special_tokens=False).ids)
     by_hand = matrix[token_ids].mean(axis=0)
     by_hand /= np.linalg.norm(by_hand)
-    vectors = encode_static(project, [text, "🙂", ""])
+    vectors = index.encoder.encode([text, "🙂", ""])
     assert np.allclose(vectors[0], by_hand, atol=1e-5)
     assert not vectors[1].any() and not vectors[2].any()
     assert not matrix[tokenizer.token_to_id("[CLS]")].any()
@@ -135,8 +141,8 @@ def test_a_cold_search_on_a_current_index_never_imports_torch(search_root: Path)
     import subprocess
     import sys
 
-    code = ("import sys; from kb.project import Project; from kb.search import Searcher; "
-            "hits = Searcher(Project.find()).search('neurons for one modality'); "
+    code = ("import sys; from kb.artefacts import Inputs; from kb.project import Project; from kb.search.ranking import Searcher; "
+            "hits = Searcher.open(Inputs(Project.find())).search('neurons for one modality'); "
             "assert hits and 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules, sorted(sys.modules)[:5]; "
             "import kb.cli; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], cwd=search_root, capture_output=True, text=True, timeout=120)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_search_base
+
 REPO = Path(__file__).resolve().parents[2]
 TOY = REPO / "tests" / "data" / "toykb"
 MARK = "__kbPwned"
@@ -53,11 +55,8 @@ def site_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "site", root / "site")
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
     # The static model's token vectors are distilled from the shipped transformer (~45 s of torch);
-    # reuse the repository's cached copy when there is one (its header names the source hash it checks).
-    (root / "build" / "search").mkdir(parents=True)
-    for name in ("static-base.npy", "static-base.json"):
-        if (REPO / "build" / "search" / name).is_file():
-            shutil.copy(REPO / "build" / "search" / name, root / "build" / "search" / name)
+    # reuse the repository's cached copy when there is one (its manifest names the source it checks).
+    copy_search_base(root)
     script = Path(sys.executable).parent / "kb"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "kb"]
     result = subprocess.run([*command, "site", "build", "--no-xai"], cwd=root, capture_output=True, text=True, timeout=1200, env={**os.environ, "NO_COLOR": "1"})

@@ -131,7 +131,7 @@ def test_hostile_record_executes_nothing(page, site_url: str) -> None:
 def test_browser_tokeniser_matches_python(page, site_url: str, site_root: Path) -> None:
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(site_root / "build" / "search" / "static-model" / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(site_root / "build" / "search" / "index" / "tokenizer.json"))
     page.goto(site_url + "search/")
     page.focus("#kb-search")
     page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
@@ -140,8 +140,9 @@ def test_browser_tokeniser_matches_python(page, site_url: str, site_root: Path) 
 
 
 def test_search_model_loads_on_focus_and_ranks_like_kb_search(page, site_url: str, site_root: Path) -> None:
+    from kb.artefacts import Inputs
     from kb.project import Project
-    from kb.search import Searcher
+    from kb.search.ranking import Searcher
 
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -152,7 +153,7 @@ def test_search_model_loads_on_focus_and_ranks_like_kb_search(page, site_url: st
     page.focus("#kb-search")
     page.wait_for_selector('#kb-search[data-ready="true"]', timeout=30000)
     assert any(u.endswith("/assets/kb/search/tokens.bin") for u in requested)
-    searcher = Searcher(Project(site_root))
+    searcher = Searcher.open(Inputs(Project(site_root)))
     for query in ("hallucination in vision language models", "neurons specific to one modality",
                   "attention heads of a multimodal model", "contrastive decoding with a distorted image"):
         expected = [hit.id for hit in searcher.search(query, 3)]
