@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kb.records import Record
-from kb.taxonomy import Taxonomy
+if TYPE_CHECKING:  # a cold query reads documents back from the index and never needs pydantic
+    from kb.records import Record
+    from kb.taxonomy import Taxonomy
 
 
 def document_text(record: Record, taxonomy: Taxonomy) -> str:

@@ -7,6 +7,7 @@ as fast as a sparse matrix.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -58,6 +59,20 @@ class Lexical:
                 self.postings.setdefault(term, []).append((doc, count))
         average = (sum(lengths) / len(lengths)) if lengths else 0.0
         self.norm = [K1 * (1 - B + B * (n / average)) if average else K1 for n in lengths]
+
+    def to_bytes(self) -> bytes:
+        """The postings as one JSON document, so a cold query loads them instead of re-tokenising every text."""
+        data = {"size": self.size, "norm": self.norm, "postings": {t: [x for pair in p for x in pair] for t, p in self.postings.items()}}
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Lexical:
+        data = json.loads(raw)
+        lexical = cls.__new__(cls)
+        lexical.size = int(data["size"])
+        lexical.norm = [float(x) for x in data["norm"]]
+        lexical.postings = {t: list(zip(flat[0::2], flat[1::2], strict=True)) for t, flat in data["postings"].items()}
+        return lexical
 
     def idf(self, term: str) -> float:
         df = len(self.postings.get(term, ()))

@@ -1,7 +1,7 @@
 """The search index on disk: the `search_index` artefact (`kb.artefacts`).
 
 It holds, for the current records: `documents.json` (every document's text, facets and names, plus the
-vocabulary filters and query expansion need), `static.faiss` and `dense.faiss` (static-model and
+vocabulary filters and query expansion need), `lexical.json` (the BM25 postings), `static.faiss` and `dense.faiss` (static-model and
 sentence-transformer vectors, rows aligned with the documents) and the static model weighted for these
 documents (`model.safetensors`, `tokenizer.json`, `config.json`). It is current by the one freshness rule, so
 a cold query checks a stamp and never reads the records; otherwise it is rebuilt, re-embedding only the texts
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kb.taxonomy import Taxonomy
 
 KIND = "search-index"
-FORMAT = 4
+FORMAT = 5
 
 
 @dataclass
@@ -51,7 +51,7 @@ class SearchIndex:
     def bm25(self) -> Lexical:
         from kb.search.lexical import Lexical
 
-        return Lexical([d.text for d in self.documents])
+        return Lexical.from_bytes((self.folder / "lexical.json").read_bytes())
 
     @cached_property
     def encoder(self) -> StaticEncoder:
@@ -93,6 +93,9 @@ def build_index(inputs: Inputs, progress: bool = False) -> SearchIndex:
     encoder, files = weigh(base_vectors(inputs.artefacts.search_base), texts)
     static = VectorIndex.build(encoder.encode(texts))
     dense = VectorIndex.build(EmbeddingCache(inputs.artefacts.embeddings).embed(texts, progress=progress))
+    from kb.search.lexical import Lexical
+
+    files["lexical.json"] = Lexical(texts).to_bytes()
     files["static.faiss"] = static.to_bytes()
     files["dense.faiss"] = dense.to_bytes()
     files["documents.json"] = json.dumps({"documents": [d.to_data() for d in documents],

@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kb.site import markdown_safety as safe
 
 
-def test_text_is_inert_for_html_and_markdown() -> None:
-    out = safe.text('<script>x</script> [a](javascript:alert(1)) {: onclick="y" }')
-    assert "<" not in out and ">" not in out and "[" not in out and "(javascript:" not in out.replace("&#58;", ":") or "&#91;" in out
+HOSTILE = '<script>x</script> [a](javascript:alert(1)) {: onclick="y" } ![i](x) *b* `c`'
+
+
+def assert_inert(out: str) -> None:
+    """No character of the hostile string survives that HTML or Markdown would read as syntax."""
+    for special in "<>[]{}`*\"":
+        assert special not in out, f"{special!r} reached the page unescaped: {out}"
+    assert "javascript:" not in out, out
     assert "&lt;script&gt;" in out
+
+
+def test_text_is_inert_for_html_and_markdown() -> None:
+    assert_inert(safe.text(HOSTILE))
+
+
+@pytest.mark.parametrize("dropped", ["<", ">", "[", "{", "`", ":"])
+def test_the_inertness_check_fails_when_an_escape_is_removed(monkeypatch: pytest.MonkeyPatch, dropped: str) -> None:
+    """The check above must catch a regression: break the escaping of one character on purpose."""
+    entities = {k: v for k, v in safe._ENTITIES.items() if k != dropped}
+    monkeypatch.setattr(safe, "_ENTITIES", entities)
+    monkeypatch.setattr(safe, "_SPECIAL", re.compile("[" + re.escape("".join(entities)) + "]"))
+    with pytest.raises(AssertionError):
+        assert_inert(safe.text(HOSTILE))
 
 
 def test_only_http_links_are_emitted() -> None:
