@@ -181,13 +181,15 @@ def _sha256(path: Path) -> str:
 class Inputs:
     """The records and taxonomy one command works from: stamped once, loaded at most once."""
 
-    def __init__(self, project: Project, kb: KnowledgeBase | None = None, *, partial: bool = False) -> None:
+    def __init__(self, project: Project, kb: KnowledgeBase | None = None, *, partial: bool = False,
+                 with_triage: bool = False) -> None:
         """`partial`: `kb` is not the whole of the files on disk (a draft or a broken file was left out), so
         the files' stamp says nothing about it: artefacts are then judged and written by content alone."""
         self.project = project
         self.artefacts = Artefacts(project)
         self._kb = kb
         self.partial = partial
+        self.with_triage = with_triage
 
     @cached_property
     def stamp(self) -> str:
@@ -202,7 +204,7 @@ class Inputs:
         if self._kb is None:
             from kb.loader import load
 
-            self._kb = load(self.project)
+            self._kb = load(self.project, with_triage=self.with_triage)
         return self._kb
 
     @cached_property

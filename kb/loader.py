@@ -27,9 +27,12 @@ from kb.taxonomy import Taxonomy, did_you_mean, load_taxonomy
 PARALLEL_FROM = 2000
 
 
-def load(project: Project, only: Sequence[Path] | None = None, workers: int | None = None) -> KnowledgeBase:
+def load(project: Project, only: Sequence[Path] | None = None, workers: int | None = None, *,
+         with_triage: bool = False) -> KnowledgeBase:
     """Load and check everything. With `only`, report just the problems of those files (and of the
-    taxonomy), still checking their citations against the whole knowledge base."""
+    taxonomy), still checking their citations against the whole knowledge base. `with_triage` also reads
+    and checks the triage file (curation/excluded.yaml, thousands of entries): `kb validate` and discovery
+    want it, the commands that only build from the records do not pay for it."""
     taxonomy = load_taxonomy(project.taxonomy_dir, display_root=project.root)
     problems: list[Problem] = []
     paths = record_paths(project, only or (), problems)
@@ -42,8 +45,10 @@ def load(project: Project, only: Sequence[Path] | None = None, workers: int | No
     stems = {path.stem for path in paths}
     records, files, titles = _cross_check(project, loaded, problems, stems)
     triage_shown = project.shown(project.triage_path)
-    excluded, found = triage.read(project.triage_path, triage_shown, records, titles)
-    problems.extend(found)
+    excluded = triage.Triage({})
+    if with_triage:
+        excluded, found = triage.read(project.triage_path, triage_shown, records, titles)
+        problems.extend(found)
     if only is not None:
         wanted = {project.shown(p) for p in only}
         problems = [p for p in problems if p.path in wanted or p.path.startswith("taxonomy/") or p.path == triage_shown]

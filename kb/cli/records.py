@@ -25,7 +25,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     from kb.loader import load
 
     started = time.perf_counter()
-    kb = load(project_of(ctx), only=list(paths) if paths else None)
+    kb = load(project_of(ctx), only=list(paths) if paths else None, with_triage=True)
     click.echo(f"ok: {len(kb)} records, {len(kb.taxonomy.areas)} areas valid ({time.perf_counter() - started:.2f} s)")
 
 

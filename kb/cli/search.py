@@ -100,7 +100,7 @@ def discover(ctx: click.Context, file: Path, n: int, as_json: bool) -> None:
     from kb.artefacts import Inputs
     from kb.search.discover import discover as rank
 
-    found = rank(Inputs(project_of(ctx)), file)
+    found = rank(Inputs(project_of(ctx), with_triage=True), file)
     new = [c for c in found if c.new][:n]
     if as_json:
         click.echo(json.dumps([{"id": c.id, "title": c.title, "score": c.score, "area": c.area} for c in new], ensure_ascii=False, indent=2))

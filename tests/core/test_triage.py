@@ -30,7 +30,7 @@ def write(root: Path, text: str) -> Path:
 
 def problems(root: Path) -> list[str]:
     try:
-        load(Project(root))
+        load(Project(root), with_triage=True)
     except ValidationFailed as exc:
         return [str(p) for p in exc.problems]
     return []
@@ -38,13 +38,13 @@ def problems(root: Path) -> list[str]:
 
 def test_a_good_triage_file_is_loaded(toy_root: Path) -> None:
     write(toy_root, GOOD)
-    kb = load(Project(toy_root))
+    kb = load(Project(toy_root), with_triage=True)
     assert list(kb.triage.excluded) == ["2501.00001", "2501.00002"]
     assert "2501.00002" in kb.triage and "2305.10355" not in kb.triage
 
 
 def test_no_triage_file_is_an_empty_triage(toy_root: Path) -> None:
-    assert len(load(Project(toy_root)).triage) == 0
+    assert len(load(Project(toy_root), with_triage=True).triage) == 0
 
 
 @pytest.mark.parametrize(("edit", "expected"), [
@@ -72,5 +72,5 @@ def test_a_triage_file_that_is_not_a_list_is_refused(toy_root: Path) -> None:
 def test_validating_one_record_still_reports_the_triage_file(toy_root: Path) -> None:
     write(toy_root, GOOD.replace("'2501.00002'", "'2501.00001'"))
     with pytest.raises(ValidationFailed) as caught:
-        load(Project(toy_root), only=[toy_root / "curation" / "excluded.yaml"])
+        load(Project(toy_root), only=[toy_root / "curation" / "excluded.yaml"], with_triage=True)
     assert [p.path for p in caught.value.problems] == ["curation/excluded.yaml"]
