@@ -87,8 +87,6 @@ def _client(timeout: float) -> arxiv.Client:
     client.query_url_format = api_url() + "?{}"
     # arxiv 4.x requests with no timeout at all; its Client keeps its requests.Session here.
     client._session = _TimeoutSession()
-    # The package logs (to stderr) what we turn into messages ourselves, e.g. arXiv's error entries.
-    logging.getLogger("arxiv").setLevel(logging.ERROR)
     return client
 
 

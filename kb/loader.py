@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from kb import identifier, yamlfile
+from kb import identifier, text, yamlfile
 from kb.errors import ValidationFailed
 from kb.knowledge_base import KnowledgeBase
 from kb.problem import Problem, format_field
@@ -85,6 +85,11 @@ def _read_chunk(paths: list[Path]) -> list[tuple[Path, Record | None, list[Probl
 
 
 def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem]) -> list[Path]:
+    """Every `.yaml` entry of papers/ plus the paths given, in order, without following their links.
+
+    Whatever an entry is (a link, a FIFO, a directory named x.yaml) it is listed here and refused with a
+    problem by `yamlfile.read_bytes`, so one hostile entry never stops the other records being checked.
+    """
     paths: dict[Path, None] = {}
     papers = project.papers_dir.resolve()
     if papers.is_dir():
@@ -95,14 +100,20 @@ def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem
                 problems.append(Problem(project.shown(path), None, None, "record files end in .yaml, not .yml"))
     taxonomy = project.taxonomy_dir.resolve()
     for path in extra:
-        if path.resolve().is_relative_to(taxonomy):
+        try:
+            # The folder is resolved, never the file itself: a link must be seen as a link.
+            where = path.absolute().parent.resolve() / path.name
+        except (OSError, RuntimeError):
+            problems.append(Problem(str(path), None, None, "its folder cannot be resolved (a symbolic link loop?)"))
+            continue
+        if where.is_relative_to(taxonomy):
             continue  # taxonomy files are always checked, as the taxonomy, never as records
-        if not path.exists():
+        if not os.path.lexists(where):
             problems.append(Problem(project.shown(path), None, None, "no such file"))
-        elif path.is_dir():
-            paths.update((p.resolve(), None) for p in sorted(path.glob("*.yaml")))
+        elif where.is_dir() and not where.is_symlink():
+            paths.update((p, None) for p in sorted(where.glob("*.yaml")))
         else:
-            paths[path.resolve()] = None
+            paths[where] = None
     return list(paths)
 
 
@@ -161,7 +172,7 @@ def _shown_input(value: Any) -> str:
 
 
 def normalised_title(title: str) -> str:
-    return re.sub(r"[^0-9a-z]+", " ", title.casefold()).strip()
+    return re.sub(r"[^0-9a-z]+", " ", text.comparable(title)).strip()
 
 
 def _line(path: Path, loc: tuple[str | int, ...]) -> int | None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from kb import identifier
+from kb import identifier, text
 from kb.taxonomy import Taxonomy
 
 # A draft written by `kb add` carries this marker where a person must write; validation refuses it.
@@ -20,7 +20,6 @@ PLACEHOLDER = "TODO"
 FIRST_YEAR = 1950
 IMPLEMENTATION = re.compile(r"^kb\.xai(\.[a-z_][a-z0-9_]*)+:[A-Za-z_][A-Za-z0-9_]*$")
 DOI = re.compile(r"^10\.\d{4,9}/\S{1,200}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _taxonomy(info: ValidationInfo) -> Taxonomy:
@@ -30,16 +29,10 @@ def _taxonomy(info: ValidationInfo) -> Taxonomy:
     return taxonomy  # type: ignore[no-any-return]
 
 
-def _plain_text(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("contains a control character")
-    return value
-
-
-def _one_line(value: str) -> str:
-    if "\n" in value or "\r" in value:
-        raise ValueError("must be a single line")
-    return _plain_text(value)
+# Every string of a record passes one of these (kb.text): no control, separator, bidi or zero-width
+# character, so what a reviewer reads is what the site shows and what the duplicate check compares.
+_plain_text = text.multi_line
+_one_line = text.one_line
 
 
 def _no_placeholder(value: str) -> str:
@@ -59,7 +52,7 @@ def _area(value: str, info: ValidationInfo) -> str:
 
 
 def _facet(facet: str) -> AfterValidator:
-    return AfterValidator(lambda value, info: _taxonomy(info).check_term(facet, value))
+    return AfterValidator(lambda value, info: _taxonomy(info).check_term(facet, _one_line(value)))
 
 
 def _model(value: str, info: ValidationInfo) -> str:
@@ -85,12 +78,12 @@ def _doi(value: str) -> str:
 OneLine = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
 Title = Annotated[str, Field(min_length=3, max_length=400), AfterValidator(_one_line)]
 Author = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_one_line)]
-HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
-PaperId = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_paper_id)]
-ArxivId = Annotated[str, AfterValidator(_arxiv_id)]
-Doi = Annotated[str, AfterValidator(_doi)]
-AreaId = Annotated[str, AfterValidator(_area)]
-ModelName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_model)]
+HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_one_line), AfterValidator(_http_url)]
+PaperId = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_one_line), AfterValidator(_paper_id)]
+ArxivId = Annotated[str, AfterValidator(_one_line), AfterValidator(_arxiv_id)]
+Doi = Annotated[str, AfterValidator(_one_line), AfterValidator(_doi)]
+AreaId = Annotated[str, AfterValidator(_one_line), AfterValidator(_area)]
+ModelName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_one_line), AfterValidator(_model)]
 Summary = Annotated[str, Field(min_length=80, max_length=1500), AfterValidator(_plain_text), AfterValidator(_no_placeholder)]
 Finding = Annotated[str, Field(min_length=15, max_length=400), AfterValidator(_one_line), AfterValidator(_no_placeholder)]
 Note = Annotated[str, Field(max_length=300), AfterValidator(_one_line)]

@@ -8,9 +8,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Annotated
 
-from kb import yamlfile
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from kb import text, yamlfile
 from kb.errors import ValidationFailed
 from kb.problem import Problem, format_field
 
@@ -19,26 +21,32 @@ AREA_ID = r"^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$"
 FACETS = ("granularity", "modality", "contribution", "relation")
 
 
+# Names reach the site's navigation, tabs, chips and legends: they obey the same text rules as a record's
+# title (one visible line; kb.text), and every page escapes them.
+Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(text.one_line)]
+Description = Annotated[str, AfterValidator(text.multi_line)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class Area(_Strict):
     id: str = Field(pattern=AREA_ID, max_length=80)
-    name: str = Field(min_length=1, max_length=80)
+    name: Name
     parent: str | None
-    description: str = Field(min_length=10, max_length=600)
+    description: Description = Field(min_length=10, max_length=600)
 
 
 class Term(_Strict):
     id: str = Field(pattern=TERM_ID, max_length=60)
-    name: str = Field(min_length=1, max_length=80)
-    description: str = Field(min_length=5, max_length=400)
+    name: Name
+    description: Description = Field(min_length=5, max_length=400)
 
 
 class Model(_Strict):
-    name: str = Field(min_length=1, max_length=80)
-    aliases: list[str] = Field(default_factory=list, max_length=50)
+    name: Name
+    aliases: list[Name] = Field(default_factory=list, max_length=50)
 
 
 def model_key(name: str) -> str:

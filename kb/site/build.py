@@ -147,7 +147,6 @@ def _mkdocs_build(config: Any) -> None:
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.exceptions import Abort, ConfigurationError
 
-    logging.getLogger("mkdocs").setLevel(logging.WARNING)
     try:
         config.plugins.on_startup(command="build", dirty=False)
         try:
