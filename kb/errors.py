@@ -60,7 +60,7 @@ class ConfigError(KbError):
 
     def __init__(self, name: str, value: object, message: str, *, hint: str | None = None) -> None:
         self.name, self.value = name, value
-        super().__init__(f"{name}={value!r}: {message}", hint=hint)
+        super().__init__(f"{name}={value!r} {message}", hint=hint)
 
 
 class NotFound(KbError):
