@@ -73,7 +73,7 @@ def get(service: Service, url: str, deadline: Deadline, *, max_bytes: int, param
             wait = asked if asked is not None else backoff * 2 ** (tries - 1)
             if asked is not None and asked > deadline.remaining():
                 raise RemoteRefused(service.name, service.url, status,
-                                    f"{service.name} answered HTTP {status} and asks to wait {asked:g} s, longer than the {deadline.seconds:g} s allowed",
+                                    f"{service.name} answered HTTP {status} and asks to wait {asked:g} s, more than is left of the {deadline.seconds:g} s allowed",
                                     hint="try again later or pass a larger --timeout")
         if wait >= deadline.remaining():
             raise _timeout(service, deadline)
