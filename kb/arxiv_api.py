@@ -92,7 +92,8 @@ def _client(session: Any) -> arxiv.Client:
     try:
         import arxiv
     except ImportError as exc:
-        raise KbError(f"`kb add` needs the arxiv extra ({exc.name} is not installed)", hint="pip install -e '.[arxiv]'") from None
+        raise KbError(f"`kb add` needs the arxiv extra ({exc.name} is not installed)",
+                      hint="pip install -e '.[arxiv]'") from None
 
     # The package parses the Atom feed; the HTTP, its retries and the polite delay are ours (kb.download):
     # one deadline for the whole fetch, Retry-After honoured, a size cap.
@@ -152,8 +153,9 @@ def _check_feed(service: download.Service, body: bytes) -> None:
         raise RemoteAnswerInvalid(service.name, service.url, f"{service.name}'s answer is {what}, not an Atom feed",
                                   hint=f"check {service.setting} or try again later") from None
     if roots != [ATOM_FEED]:
+        root = roots[0] if roots else ""
         raise RemoteAnswerInvalid(service.name, service.url,
-                                  f"{service.name}'s answer is XML but not an Atom feed (root element '{roots[0] if roots else ''}')",
+                                  f"{service.name}'s answer is XML but not an Atom feed (root element '{root}')",
                                   hint=f"check {service.setting}")
 
 
@@ -183,15 +185,19 @@ class Fetcher:
             raise _about(paper_id, exc) from None
         except arxiv.HTTPError as exc:
             if exc.status == 400:
-                raise RemoteRefused("arXiv", self.url, 400, f"{paper_id}: arXiv refused the id as malformed (HTTP 400)") from None
-            tries = self._session.tries
-            raise RemoteRefused("arXiv", self.url, exc.status, f"{paper_id}: arXiv answered HTTP {exc.status} after {tries} {'try' if tries == 1 else 'tries'} ({self.url})",
+                raise RemoteRefused("arXiv", self.url, 400,
+                                    f"{paper_id}: arXiv refused the id as malformed (HTTP 400)") from None
+            tries = f"{self._session.tries} {'try' if self._session.tries == 1 else 'tries'}"
+            raise RemoteRefused("arXiv", self.url, exc.status,
+                                f"{paper_id}: arXiv answered HTTP {exc.status} after {tries} ({self.url})",
                                 hint="try again later") from None
         except arxiv.ArxivError as exc:
-            raise RemoteAnswerInvalid("arXiv", self.url, f"{paper_id}: arXiv's answer could not be used: {exc.message}") from None
+            raise RemoteAnswerInvalid("arXiv", self.url,
+                                      f"{paper_id}: arXiv's answer could not be used: {exc.message}") from None
         except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
             # The package builds each Result as it parses; a bad date or a missing element ends up here.
-            raise RemoteAnswerInvalid("arXiv", self.url, f"{paper_id}: arXiv's entry could not be read ({type(exc).__name__}: {exc})",
+            raise RemoteAnswerInvalid("arXiv", self.url,
+                                      f"{paper_id}: arXiv's entry could not be read ({type(exc).__name__}: {exc})",
                                       hint="try again later; if it persists the entry itself is broken") from None
         finally:
             self._last = time.monotonic()

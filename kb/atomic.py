@@ -137,7 +137,8 @@ def replace_text_if_unchanged(path: Path, expected: str, text: str, shown: str |
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise Conflict(where, f"{where} was removed while this command ran; nothing written", hint="run the command again") from None
+        raise Conflict(where, f"{where} was removed while this command ran; nothing written",
+                       hint="run the command again") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:

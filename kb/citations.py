@@ -58,23 +58,31 @@ def fetch_references(arxiv_id: str, timeout: float = DEFAULT_TIMEOUT) -> Referen
         if offset is None:
             break
         try:
-            answer = download.get(service, url, deadline, max_bytes=MAX_PAGE_BYTES, params={"fields": "externalIds", "offset": offset, "limit": PAGE})
+            params = {"fields": "externalIds", "offset": offset, "limit": PAGE}
+            answer = download.get(service, url, deadline, max_bytes=MAX_PAGE_BYTES, params=params)
         except RemoteError as exc:
             exc.message = f"{arxiv_id}: {exc.message}"
             exc.args = (exc.message,)
             raise
         body = _json(answer, arxiv_id, base)
         if answer.status == 404:
-            raise NotFound("paper", arxiv_id, f"{arxiv_id}: Semantic Scholar does not know this paper ({_api_message(body)}); cites left unchanged")
+            raise NotFound("paper", arxiv_id, f"{arxiv_id}: Semantic Scholar does not know this paper "
+                                              f"({_api_message(body)}); cites left unchanged")
         if answer.status == 429:
-            raise RemoteRefused(service.name, base, 429, f"{arxiv_id}: Semantic Scholar is rate-limiting requests (HTTP 429)", hint="wait a minute and try again")
+            raise RemoteRefused(service.name, base, 429,
+                                f"{arxiv_id}: Semantic Scholar is rate-limiting requests (HTTP 429)",
+                                hint="wait a minute and try again")
         if answer.status != 200:
-            raise RemoteRefused(service.name, base, answer.status, f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} ({_api_message(body)})", hint="try again later")
+            raise RemoteRefused(service.name, base, answer.status,
+                                f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} ({_api_message(body)})",
+                                hint="try again later")
         entries = body.get("data") if isinstance(body, dict) else None
         if entries is None:
             entries = []
         if not isinstance(entries, list):
-            raise RemoteAnswerInvalid(service.name, base, f"{arxiv_id}: Semantic Scholar's answer has no list of references; cites left unchanged")
+            raise RemoteAnswerInvalid(service.name, base,
+                                      f"{arxiv_id}: Semantic Scholar's answer has no list of references; "
+                                      "cites left unchanged")
         total += len(entries)
         for cited in _arxiv_ids(entries):
             found.setdefault(cited, None)
@@ -87,7 +95,9 @@ def _json(answer: download.Answer, arxiv_id: str, base: str) -> Any:
     try:
         return json.loads(answer.body)
     except (ValueError, RecursionError):
-        raise RemoteAnswerInvalid("Semantic Scholar", base, f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} with something that is not JSON") from None
+        raise RemoteAnswerInvalid("Semantic Scholar", base,
+                                  f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} "
+                                  "with something that is not JSON") from None
 
 
 def _api_message(body: Any) -> str:
@@ -122,15 +132,16 @@ def record_ids(papers_dir: Path) -> dict[str, Path]:
         paper_id = data.get("id") if isinstance(data, dict) else None
         if isinstance(paper_id, str):
             ids[paper_id] = path
-            arxiv = (data.get("links") or {}).get("arxiv") if isinstance(data.get("links"), dict) else None
+            links = data.get("links")
+            arxiv = links.get("arxiv") if isinstance(links, dict) else None
             if isinstance(arxiv, str) and arxiv != paper_id:
                 ids.setdefault(arxiv, path)
     return ids
 
 
 def arxiv_id_of(data: dict[str, Any]) -> str | None:
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
-    candidate = links.get("arxiv") or data.get("id")
+    links = data.get("links")
+    candidate = (links.get("arxiv") if isinstance(links, dict) else None) or data.get("id")
     return candidate if isinstance(candidate, str) and identifier.is_arxiv(candidate) else None
 
 

@@ -179,8 +179,11 @@ def build(kb: KnowledgeBase, project: Project, force: bool = False) -> BuildResu
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         atomic.clean_leftovers(path.parent)  # what killed builds left behind (temporary copies, journals)
-        with atomic.replacing(path) as temp, _disk_errors(path):
-            _fill(make_engine(f"sqlite:///{temp}"), kb, project, values)
+        try:
+            with atomic.replacing(path) as temp, _disk_errors(path):
+                _fill(make_engine(f"sqlite:///{temp}"), kb, project, values)
+        except WriteFailed as failed:  # name the file as the user knows it
+            raise WriteFailed(project.shown(path), OSError(failed.errno, failed.message)) from failed
     else:
         _fill(make_engine(url), kb, project, values)
     return BuildResult(changed=True, papers=len(kb), target=url)
@@ -193,7 +196,9 @@ def _disk_errors(path: Path) -> Iterator[None]:
         yield
     except exc.OperationalError as error:
         text = str(error.orig).lower()
-        for words, code in (("disk is full", errno.ENOSPC), ("readonly database", errno.EROFS), ("disk i/o error", errno.EIO), ("unable to open", errno.EACCES)):
+        known = (("disk is full", errno.ENOSPC), ("readonly database", errno.EROFS), ("disk i/o error", errno.EIO),
+                 ("unable to open", errno.EACCES))
+        for words, code in known:
             if words in text:
                 raise WriteFailed(path, OSError(code, str(error.orig))) from error
         raise

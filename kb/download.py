@@ -63,7 +63,8 @@ def get(service: Service, url: str, deadline: Deadline, *, max_bytes: int, param
             status, body, answer_headers = _once(service, url, deadline, max_bytes, params, headers)
         except _Unreachable as exc:
             if tries > retries:
-                raise RemoteError(service.name, service.url, f"cannot reach {service.name} at {service.url} ({exc.reason})",
+                raise RemoteError(service.name, service.url,
+                                  f"cannot reach {service.name} at {service.url} ({exc.reason})",
                                   hint=f"check the network or {service.setting}") from None
             wait = backoff * 2 ** (tries - 1)
         else:
@@ -73,7 +74,8 @@ def get(service: Service, url: str, deadline: Deadline, *, max_bytes: int, param
             wait = asked if asked is not None else backoff * 2 ** (tries - 1)
             if asked is not None and asked > deadline.remaining():
                 raise RemoteRefused(service.name, service.url, status,
-                                    f"{service.name} answered HTTP {status} and asks to wait {asked:g} s, more than is left of the {deadline.seconds:g} s allowed",
+                                    f"{service.name} answered HTTP {status} and asks to wait {asked:g} s, "
+                                    f"more than is left of the {deadline.seconds:g} s allowed",
                                     hint="try again later or pass a larger --timeout")
         if wait >= deadline.remaining():
             raise _timeout(service, deadline)
@@ -114,7 +116,8 @@ def _once(service: Service, url: str, deadline: Deadline, max_bytes: int, params
     try:
         import requests
     except ImportError:
-        raise KbError("downloading needs the arxiv extra (requests is not installed)", hint="pip install -e '.[arxiv]'") from None
+        raise KbError("downloading needs the arxiv extra (requests is not installed)",
+                      hint="pip install -e '.[arxiv]'") from None
 
     outcome: dict[str, Any] = {}
     stop = threading.Event()
@@ -123,8 +126,9 @@ def _once(service: Service, url: str, deadline: Deadline, max_bytes: int, params
         # Its own session: an abandoned worker may still be reading when the caller has moved on.
         try:
             remaining = max(deadline.remaining(), 0.001)
-            with requests.Session() as session, session.get(url, params=params, headers=headers, stream=True,
-                                                            timeout=(remaining, remaining), allow_redirects=True) as response:
+            with requests.Session() as session, session.get(
+                url, params=params, headers=headers, stream=True, timeout=(remaining, remaining)
+            ) as response:
                 declared = response.headers.get("Content-Length", "").strip()
                 if declared.isdigit() and int(declared) > max_bytes:
                     outcome["too_large"] = int(declared)
@@ -149,7 +153,8 @@ def _once(service: Service, url: str, deadline: Deadline, max_bytes: int, params
         raise _timeout(service, deadline)
     if "too_large" in outcome:
         raise RemoteAnswerInvalid(service.name, service.url,
-                                  f"{service.name} sent an answer larger than {max_bytes:,} bytes ({outcome['too_large']:,} or more); not using it")
+                                  f"{service.name} sent an answer larger than {max_bytes:,} bytes "
+                                  f"({outcome['too_large']:,} or more); not using it")
     error = outcome.get("error")
     if error is not None:
         if isinstance(error, requests.exceptions.Timeout):
@@ -157,7 +162,8 @@ def _once(service: Service, url: str, deadline: Deadline, max_bytes: int, params
         if isinstance(error, requests.exceptions.ConnectionError):
             raise _Unreachable(_reason(error))
         if isinstance(error, requests.exceptions.RequestException):
-            raise RemoteError(service.name, service.url, f"the request to {service.name} at {service.url} failed: {_reason(error)}")
+            raise RemoteError(service.name, service.url,
+                              f"the request to {service.name} at {service.url} failed: {_reason(error)}")
         raise error
     status, body, answer_headers = outcome["answer"]
     return int(status), body, answer_headers

@@ -101,9 +101,14 @@ class WriteFailed(KbError):
     def __init__(self, path: Path | str, error: OSError) -> None:
         self.path = str(path)
         self.errno = error.errno
-        reason = "no space left on the device" if error.errno in (errnos.ENOSPC, errnos.EDQUOT) else (
-            "the file system is read-only" if error.errno == errnos.EROFS else os.strerror(error.errno) if error.errno else str(error))
-        hint = "free some space and run the command again" if error.errno in (errnos.ENOSPC, errnos.EDQUOT) else None
+        full = error.errno in (errnos.ENOSPC, errnos.EDQUOT)
+        if full:
+            reason = "no space left on the device"
+        elif error.errno == errnos.EROFS:
+            reason = "the file system is read-only"
+        else:
+            reason = os.strerror(error.errno) if error.errno else str(error)
+        hint = "free some space and run the command again" if full else None
         super().__init__(f"cannot write {self.path}: {reason}", hint=hint)
 
 

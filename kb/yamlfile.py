@@ -2,7 +2,8 @@
 
 Records come from strangers, so reading is strict: a regular file (never a link, FIFO or device), a size
 cap checked before reading, one document, UTF-8, no tabs in indentation, no duplicate keys, no reused
-anchors (aliases are the vehicle of expansion bombs and records never need them), a nesting limit. Plain scalars that look like floats or dates stay strings: `id: 2410.04810` must not
+anchors (aliases are the vehicle of expansion bombs and records never need them), a nesting limit.
+Plain scalars that look like floats or dates stay strings: `id: 2410.04810` must not
 become the float 2410.0481.
 """
 
@@ -16,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml.reader
 import yaml.resolver
+
+from kb.text import printable
 
 try:  # libyaml's parser is several times faster; fall back where it is not compiled in.
     from yaml import CSafeLoader as _Loader
@@ -92,7 +96,8 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
     finally:
         os.close(fd)
     if size > max_bytes:
-        raise DocumentError(1, f"file grew past {max_bytes:,} bytes while it was read; at most {max_bytes:,} are allowed")
+        raise DocumentError(1, f"file grew past {max_bytes:,} bytes while it was read; "
+                               f"at most {max_bytes:,} are allowed")
     return b"".join(chunks)
 
 
@@ -105,8 +110,9 @@ def _open_failure(path: Path, exc: OSError) -> str:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    for test, name in kinds:
         if test(mode):
             return name
     return "a special file"
@@ -135,8 +141,12 @@ def parse(text: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise DocumentError(line, f"YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, most controls): no mark, a position
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else 1
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        raise DocumentError(line, f"the character {printable(char)} is not allowed in YAML; remove it") from None
     except yaml.YAMLError as exc:
-        raise DocumentError(None, f"YAML error: {exc}") from None
+        raise DocumentError(1, f"YAML error: {exc}") from None
 
 
 def load(path: Path, max_bytes: int = MAX_BYTES) -> Document:
@@ -198,14 +208,16 @@ def _compose(events: Iterator[yaml.Event]) -> Document:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise DocumentError(event.start_mark.line + 1, "YAML syntax error: expected a single document in the stream, but found another document")
+                raise DocumentError(_line(event), "YAML syntax error: expected a single document in the stream, "
+                                                  "but found another document")
             continue
         if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
             continue
-        line = event.start_mark.line + 1
+        line = _line(event)
         if isinstance(event, yaml.AliasEvent):
             # Report where the reused anchor was defined: that is the text to change.
-            raise DocumentError(anchors.get(str(event.anchor), line), "anchors and aliases (&, *, <<) are not allowed; the anchor defined here is reused")
+            raise DocumentError(anchors.get(str(event.anchor), line),
+                                "anchors and aliases (&, *, <<) are not allowed; the anchor defined here is reused")
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             stack.pop()
             continue
@@ -217,7 +229,8 @@ def _compose(events: Iterator[yaml.Event]) -> Document:
             place(None if key_expected else _scalar(event), line, event)
             continue
         if len(stack) >= MAX_DEPTH:
-            raise DocumentError(line, f"nested more than {MAX_DEPTH} levels deep; records are at most a few levels deep")
+            raise DocumentError(line, f"nested more than {MAX_DEPTH} levels deep; "
+                                      "records are at most a few levels deep")
         container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
         loc = place(container, line, event)
         assert loc is not None
@@ -225,6 +238,10 @@ def _compose(events: Iterator[yaml.Event]) -> Document:
     if not found:
         raise DocumentError(1, "file holds no YAML value")
     return Document(found[0], lines)
+
+
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
 
 
 def _scalar(event: yaml.ScalarEvent) -> Any:

@@ -111,7 +111,8 @@ def _refuse_undecodable(command: click.Command, ctx: click.Context) -> None:
             if isinstance(item, str) and any("\udc80" <= c <= "\udcff" for c in item):
                 raw = item.encode("utf-8", "surrogateescape")
                 shown = printable(raw.decode("utf-8", "backslashreplace"))
-                raise click.BadParameter(f"'{shown}' is not valid UTF-8; check the terminal's encoding", ctx=ctx, param=param)
+                raise click.BadParameter(f"'{shown}' is not valid UTF-8; check the terminal's encoding",
+                                         ctx=ctx, param=param)
 
 
 def project_of(ctx: click.Context) -> Project:

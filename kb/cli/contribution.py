@@ -214,7 +214,8 @@ def refs(ctx: click.Context, ids: tuple[str, ...], dry_run: bool, timeout: float
         except yamlfile.DocumentError as exc:
             raise InputError(project.shown(path), exc.message, line=exc.line, hint="fix it before `kb refs`") from None
         if not isinstance(data, dict):
-            raise InputError(project.shown(path), "not a record (the top level is not a mapping)", line=1, hint="fix it before `kb refs`")
+            raise InputError(project.shown(path), "not a record (the top level is not a mapping)", line=1,
+                             hint="fix it before `kb refs`")
         arxiv_id = citations.arxiv_id_of(data)
         if arxiv_id is None:
             raise KbError(f"{project.shown(path)}: has no arXiv id (links.arxiv); Semantic Scholar is asked by arXiv id")

@@ -62,7 +62,9 @@ def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildRe
             _mkdocs_build(config)
             publish(staging, target)
         except OSError as exc:
-            raise WriteFailed(project.shown(target), exc) if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) else exc
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                raise WriteFailed(project.shown(target), exc) from exc
+            raise
         finally:
             if staging.exists() and _published(target) != staging.name:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -171,7 +173,8 @@ def _config_file(project: Project) -> Path:
 def _overrides(project: Project, kb: KnowledgeBase, site_dir: Path | None) -> dict[str, Any]:
     import yaml
 
-    raw = yaml.load(_config_file(project).read_text(encoding="utf-8"), Loader=_IgnoreTags)  # noqa: S506 - tag-ignoring SafeLoader subclass
+    text = _config_file(project).read_text(encoding="utf-8")
+    raw = yaml.load(text, Loader=_IgnoreTags)  # type: ignore[arg-type]  # noqa: S506 - a tag-ignoring SafeLoader
     nav = raw.get("nav") if isinstance(raw, dict) else None
     overrides: dict[str, Any] = {"docs_dir": str(project.root / DOCS_DIR)}
     if site_dir is not None:
