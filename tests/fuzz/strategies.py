@@ -107,7 +107,7 @@ def mutated_data(draw: st.DrawFn) -> tuple[str, Any]:
                 value = [value] if draw(st.booleans()) else {"k": value}
             data = _set(data, path, value)
         elif kind == "repeat" and isinstance(current, list) and current:
-            current.extend([current[0]] * draw(st.integers(1, 600)))
+            current.extend([current[0]] * draw(st.integers(1, 300)))
         elif kind == "type":
             data = _set(data, path, draw(st.sampled_from([[], {}, 0, 1.5, True, None, "", [current], {"x": current}])))
         if not isinstance(data, dict):

@@ -29,8 +29,8 @@ from tests.conftest import TOY, kb_executable
 from tests.fuzz.strategies import dump, mutated_bytes, mutated_data
 
 SCALE = float(os.environ.get("KB_FUZZ_EXAMPLES", "1"))
-DATA_EXAMPLES = int(1200 * SCALE)
-BYTES_EXAMPLES = int(1500 * SCALE)
+DATA_EXAMPLES = int(850 * SCALE)
+BYTES_EXAMPLES = int(1050 * SCALE)
 PROBLEM = re.compile(r"^(?!ok:|::)\S.*?:\d+: .+$")
 SUMMARY = re.compile(r"^\d+ problem\(s\) in \d+ file\(s\)$")
 # Anything a terminal or a CI log would act on; every such character must arrive escaped.
@@ -111,7 +111,7 @@ def test_mutated_yaml_bytes_always_get_problems_or_ok(fuzz_root: Path, case: tup
     validate_in_process(fuzz_root, name, content)
 
 
-@fuzz(6)
+@fuzz(4)
 @given(case=st.one_of(mutated_data().map(lambda c: (c[0], dump(c[1]))), mutated_bytes()))
 def test_the_installed_command_answers_the_same_way(fuzz_root: Path, case: tuple[str, bytes]) -> None:
     name, content = case
