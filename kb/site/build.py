@@ -114,7 +114,10 @@ def clean_leftovers(project: Project) -> None:
             elif name.startswith(f".{target.name}.") and name.endswith(".link") and entry.is_symlink():
                 with suppress(OSError):
                     os.unlink(entry.path)
-    atomic.clean_leftovers(build_dir)
+    # Temporary files of killed writers anywhere in build/ (the database, search artefacts), not in sites.
+    for folder, dirs, _ in os.walk(build_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(target.name + ".")]
+        atomic.clean_leftovers(Path(folder))
 
 
 def serve(project: Project, *, address: str = "127.0.0.1:8000", xai: bool = True) -> None:

@@ -271,3 +271,30 @@ def test_two_adds_of_the_same_id_do_not_overwrite_each_other(toy_root: Path, wil
     text = (toy_root / "papers" / f"{PAPER}.yaml").read_text(encoding="utf-8")
     assert text.count("id: '2406.16338'") == 1
     assert not [p for p in (toy_root / "papers").iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+# -- #13 a record keeps the permissions a person gave it ----------------------------------------------------
+
+
+def test_drafts_follow_the_umask_and_updates_keep_the_mode(toy_root: Path, wild: Wild) -> None:
+    import os
+    import stat
+    import subprocess
+
+    from tests.conftest import kb_executable
+
+    wild.handler = answer(ATOM)
+    env = {**os.environ, "NO_COLOR": "1", **wild.env()}
+
+    def add(*extra: str) -> None:
+        done = subprocess.run([*kb_executable(), "add", PAPER, "--no-suggest", *extra], cwd=toy_root, env=env, capture_output=True, text=True,
+                              timeout=120, preexec_fn=lambda: os.umask(0o022))
+        assert done.returncode == 0, done.stderr
+
+    path = toy_root / "papers" / f"{PAPER}.yaml"
+    add()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    path.write_text(path.read_text(encoding="utf-8").replace("title:", "# touched by hand\ntitle:", 1), encoding="utf-8")
+    path.chmod(0o664)
+    add("--update")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o664

@@ -1,5 +1,6 @@
-"""Property: the hostile text the validation fuzzer generates, once it is valid record text, renders in
-a real page in Chromium exactly as written and runs nothing.
+"""Property: the hostile text the validation fuzzer generates (tests/fuzz/strategies.py), once it is valid
+record text, renders in a real page in Chromium exactly as written and runs nothing. It lives here to share
+the site tests' browser fixtures.
 
 The record goes through the site's own page renderer and the Markdown pipeline mkdocs uses (the
 extensions of mkdocs.yml), then into headless Chromium; a small number of examples keeps it quick.
@@ -27,7 +28,6 @@ from kb.site import paper_page
 from kb.site.context import SiteContext
 from tests.conftest import REPO, TOY
 from tests.fuzz.strategies import MARK, TEXT
-from tests.site.conftest import browser, page  # noqa: F401 - the fixtures, shared with the site tests
 
 pytestmark = pytest.mark.browser
 EXAMPLES = int(float(os.environ.get("KB_FUZZ_EXAMPLES", "1")) * 25)
@@ -85,7 +85,7 @@ def _markdown(source: str) -> str:
 @settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
 @given(data=hostile_records())
-def test_generated_record_text_renders_as_text_in_chromium(page: Any, toy_kb: Any, data: dict[str, Any]) -> None:  # noqa: F811
+def test_generated_record_text_renders_as_text_in_chromium(page: Any, toy_kb: Any, data: dict[str, Any]) -> None:
     from pydantic import ValidationError
 
     try:
