@@ -40,6 +40,21 @@ class _Group(click.Group):
     command_class = _Command
     group_class = type  # sub-groups (`kb site`) are _Groups too, so their commands are _Commands
 
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """click's own messages (a bad option value, an unknown option) quote what was typed: escape them too."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            exc.message = printable(exc.message)
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            say("aborted")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         if ctx.parent is not None:  # only the top-level group renders errors
             return super().invoke(ctx)

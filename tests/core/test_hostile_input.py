@@ -270,3 +270,10 @@ def _dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_clicks_own_messages_are_escaped_too(toy_root: Path, run_kb: RunKb) -> None:
+    result = run_kb("list", "--year", "\x1b[2J\n::error ::x", cwd=toy_root)
+    assert result.returncode == 2
+    assert "\x1b" not in result.stderr and "'\\x1b[2J\\n::error ::x' is not a year" in result.stderr, result.stderr
+    assert not any(line.startswith("::") for line in result.stderr.splitlines())
