@@ -1,21 +1,24 @@
 """Fetching paper metadata from arXiv's export API through the `arxiv` package.
 
-The package does the HTTP and parses the Atom feed; this module adds what `kb add` needs on top:
-a configurable base URL (tests and mirrors point `KB_ARXIV_API_URL` elsewhere), a timeout (the
-package has none), and one clear `KbError` per failure instead of the package's exceptions.
+The package parses the Atom feed; the HTTP goes through `kb.download` (one deadline including retries,
+Retry-After honoured, a size cap). This module adds what `kb add` needs on top: a configurable base URL
+(tests and mirrors point `KB_ARXIV_API_URL` elsewhere), a check that the answer is an Atom feed at all
+(an HTML page or an empty body is not "no such paper"), and one typed error per failure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import math
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from kb import identifier
-from kb.errors import KbError
+from kb import download, identifier
+from kb.errors import ConfigError, KbError, NotFound, RemoteAnswerInvalid, RemoteError, RemoteRefused
 
 if TYPE_CHECKING:
     import arxiv
@@ -26,7 +29,11 @@ DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 # arXiv's terms of use ask for no more than one request every three seconds.
 DEFAULT_DELAY = 3.0
 DEFAULT_TIMEOUT = 30.0
+MAX_DELAY = 60.0
 RETRIES = 2
+# One paper's entry is a few kilobytes; anything near this is not an answer to our question.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+ATOM_FEED = "http://www.w3.org/2005/Atom feed"
 # arXiv keeps a withdrawn paper's page; its last version says so in the comment or in place of the abstract.
 _WITHDRAWN = re.compile(r"\b(?:(?:has been|is|was) withdrawn|withdrawn by (?:the )?authors?|^\s*withdrawn\b)", re.I)
 
@@ -53,9 +60,19 @@ class ArxivPaper:
 
 def api_url() -> str:
     url = os.environ.get(API_URL_ENV, "").strip() or DEFAULT_API_URL
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise KbError(f"{API_URL_ENV}='{url}' is not an http(s) URL")
+    check_url(API_URL_ENV, url)
     return url
+
+
+def check_url(setting: str, url: str) -> None:
+    """An http(s) URL with a host, and no character a URL must percent-encode (braces, spaces, controls)."""
+    if not re.match(r"^https?://[^\s/]+", url, flags=re.I):
+        raise ConfigError(setting, url, "is not an http(s) URL")
+    bad = re.search(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]", url)
+    if bad is not None:
+        raise ConfigError(setting, url, f"holds '{bad.group(0)}', which a URL must percent-encode")
+    if not urlsplit(url).hostname:
+        raise ConfigError(setting, url, "has no host name")
 
 
 def _delay() -> float:
@@ -65,31 +82,81 @@ def _delay() -> float:
     try:
         value = float(text)
     except ValueError:
-        raise KbError(f"{DELAY_ENV}='{text}' is not a number of seconds") from None
-    if value < 0:
-        raise KbError(f"{DELAY_ENV}='{text}' must not be negative")
+        raise ConfigError(DELAY_ENV, text, "is not a number of seconds") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_DELAY:
+        raise ConfigError(DELAY_ENV, text, f"must be a number of seconds from 0 to {MAX_DELAY:g}")
     return value
 
 
-def _client(timeout: float) -> arxiv.Client:
+def _client(session: Any) -> arxiv.Client:
     try:
         import arxiv
-        import requests
     except ImportError as exc:
-        raise KbError(f"`kb add` needs the arxiv extra ({exc.name} is not installed): pip install -e '.[arxiv]'") from None
+        raise KbError(f"`kb add` needs the arxiv extra ({exc.name} is not installed)",
+                      hint="pip install -e '.[arxiv]'") from None
 
-    class _TimeoutSession(requests.Session):
-        def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-            kwargs.setdefault("timeout", timeout)
-            return super().request(method, url, *args, **kwargs)
-
-    client = arxiv.Client(page_size=1, delay_seconds=_delay(), num_retries=RETRIES)
+    # The package parses the Atom feed; the HTTP, its retries and the polite delay are ours (kb.download):
+    # one deadline for the whole fetch, Retry-After honoured, a size cap.
+    client = arxiv.Client(page_size=1, delay_seconds=0, num_retries=0)
     client.query_url_format = api_url() + "?{}"
-    # arxiv 4.x requests with no timeout at all; its Client keeps its requests.Session here.
-    client._session = _TimeoutSession()
-    # The package logs (to stderr) what we turn into messages ourselves, e.g. arXiv's error entries.
-    logging.getLogger("arxiv").setLevel(logging.ERROR)
+    client._session = session  # arxiv 4.x keeps its requests.Session here and only calls .get(url, headers=...)
     return client
+
+
+class _Session:
+    """What `arxiv.Client` needs of a requests.Session (`get`), answered through kb.download."""
+
+    def __init__(self, service: download.Service) -> None:
+        self.service = service
+        self.deadline = download.Deadline(DEFAULT_TIMEOUT)
+        self.tries = 0
+
+    def get(self, url: str, headers: dict[str, str] | None = None, **_: Any) -> Any:
+        import requests
+
+        answer = download.get(self.service, url, self.deadline, max_bytes=MAX_ANSWER_BYTES, headers=headers,
+                              retries=RETRIES, backoff=max(_delay(), 0.5))
+        self.tries = answer.tries
+        if answer.status == 200:
+            _check_feed(self.service, answer.body)
+        response = requests.Response()
+        response.status_code = answer.status
+        response._content = answer.body
+        response.url = url
+        return response
+
+
+def _check_feed(service: download.Service, body: bytes) -> None:
+    """arXiv's answer must be a well-formed Atom feed; the parser would read anything else as 'no paper'."""
+    import xml.parsers.expat
+
+    if not body.strip():
+        raise RemoteAnswerInvalid(service.name, service.url, f"{service.name} answered with an empty body",
+                                  hint=f"check {service.setting} or try again later")
+    looks_html = re.match(rb"\s*(<!doctype html|<html)", body[:200], flags=re.I) is not None
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    roots: list[str] = []
+
+    def start(name: str, _attrs: Any) -> None:
+        if not roots:
+            roots.append(name)
+
+    def refuse_doctype(*_: Any) -> None:
+        raise ValueError("a DOCTYPE declaration")  # entity definitions are how XML expansion bombs start
+
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    try:
+        parser.Parse(body, True)
+    except (xml.parsers.expat.ExpatError, ValueError) as exc:
+        what = "an HTML page" if looks_html else f"not well-formed XML ({exc})"
+        raise RemoteAnswerInvalid(service.name, service.url, f"{service.name}'s answer is {what}, not an Atom feed",
+                                  hint=f"check {service.setting} or try again later") from None
+    if roots != [ATOM_FEED]:
+        root = roots[0] if roots else ""
+        raise RemoteAnswerInvalid(service.name, service.url,
+                                  f"{service.name}'s answer is XML but not an Atom feed (root element '{root}')",
+                                  hint=f"check {service.setting}")
 
 
 class Fetcher:
@@ -98,41 +165,53 @@ class Fetcher:
     def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.timeout = timeout
         self.url = api_url()
-        self._client = _client(timeout)
+        self.delay = _delay()
+        self._service = download.Service("arXiv", self.url, API_URL_ENV)
+        self._session = _Session(self._service)
+        self._client = _client(self._session)
+        self._last: float | None = None
 
     def fetch(self, paper_id: str) -> ArxivPaper:
         """`paper_id` is already normalised (see `normalise`). Raises KbError with a message for a person."""
         import arxiv
-        import requests
 
+        if self._last is not None:  # arXiv's terms: one request every few seconds; not part of the deadline
+            time.sleep(max(0.0, self._last + self.delay - time.monotonic()))
+        self._session.deadline = download.Deadline(self.timeout)
         search = arxiv.Search(id_list=[paper_id], max_results=1)
         try:
             results = list(self._client.results(search))
-        except requests.exceptions.Timeout:
-            raise KbError(f"{paper_id}: arXiv did not answer within {self.timeout:g} s ({self.url}); try again later or pass a larger --timeout") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise KbError(f"{paper_id}: cannot reach arXiv at {self.url} ({_reason(exc)}); check the network or {API_URL_ENV}") from None
-        except requests.exceptions.RequestException as exc:
-            raise KbError(f"{paper_id}: the request to arXiv at {self.url} failed: {_reason(exc)}") from None
+        except RemoteError as exc:
+            raise _about(paper_id, exc) from None
         except arxiv.HTTPError as exc:
             if exc.status == 400:
-                raise KbError(f"{paper_id}: arXiv refused the id as malformed (HTTP 400)") from None
-            raise KbError(f"{paper_id}: arXiv answered HTTP {exc.status} after {RETRIES + 1} tries ({self.url}); try again later") from None
+                raise RemoteRefused("arXiv", self.url, 400,
+                                    f"{paper_id}: arXiv refused the id as malformed (HTTP 400)") from None
+            tries = f"{self._session.tries} {'try' if self._session.tries == 1 else 'tries'}"
+            raise RemoteRefused("arXiv", self.url, exc.status,
+                                f"{paper_id}: arXiv answered HTTP {exc.status} after {tries} ({self.url})",
+                                hint="try again later") from None
         except arxiv.ArxivError as exc:
-            raise KbError(f"{paper_id}: arXiv's answer could not be used: {exc.message}") from None
+            raise RemoteAnswerInvalid("arXiv", self.url,
+                                      f"{paper_id}: arXiv's answer could not be used: {exc.message}") from None
+        except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+            # The package builds each Result as it parses; a bad date or a missing element ends up here.
+            raise RemoteAnswerInvalid("arXiv", self.url,
+                                      f"{paper_id}: arXiv's entry could not be read ({type(exc).__name__}: {exc})",
+                                      hint="try again later; if it persists the entry itself is broken") from None
+        finally:
+            self._last = time.monotonic()
         if not results:
-            raise KbError(f"{paper_id}: arXiv has no paper with this id (check it at https://arxiv.org/abs/{paper_id})")
+            raise NotFound("arXiv paper", paper_id, f"{paper_id}: arXiv has no paper with this id",
+                           hint=f"check it at https://arxiv.org/abs/{paper_id}")
         return _paper(paper_id, results[0])
 
 
-def _reason(exc: Exception) -> str:
-    # requests nests the socket error several levels deep; the innermost message is the useful one.
-    inner: BaseException = exc
-    while inner.args and isinstance(inner.args[0], BaseException):
-        inner = inner.args[0]
-    reason = getattr(inner, "reason", None)
-    text = str(reason or inner)
-    return re.sub(r"^<[^>]+>: ", "", text)[:200]
+def _about(paper_id: str, exc: RemoteError) -> RemoteError:
+    """The same error, its message prefixed with the paper it was about."""
+    exc.message = f"{paper_id}: {exc.message}"
+    exc.args = (exc.message,)
+    return exc
 
 
 def normalise(text: str) -> str:

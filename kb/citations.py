@@ -7,6 +7,7 @@ Scholar lists a reference whose arXiv id is a record in papers/. The record file
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kb import identifier, yamlfile
-from kb.errors import KbError
+from kb import download, identifier, yamlfile
+from kb.errors import KbError, NotFound, RemoteAnswerInvalid, RemoteError, RemoteRefused
 from kb.records import Record
 
 API_URL_ENV = "KB_CITATIONS_API_URL"
@@ -23,13 +24,16 @@ DEFAULT_API_URL = "https://api.semanticscholar.org/graph/v1"
 DEFAULT_TIMEOUT = 30.0
 PAGE = 1000  # the API's largest page of references
 MAX_PAGES = 20
+# A full page of references with their external ids is a few hundred kilobytes.
+MAX_PAGE_BYTES = 8 * 1024 * 1024
 _TOP_LEVEL_KEY = re.compile(r"^[^\s#-][^:]*:")
 
 
 def api_url() -> str:
+    from kb.arxiv_api import check_url
+
     url = (os.environ.get(API_URL_ENV, "").strip() or DEFAULT_API_URL).rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise KbError(f"{API_URL_ENV}='{url}' is not an http(s) URL")
+    check_url(API_URL_ENV, url)
     return url
 
 
@@ -42,51 +46,58 @@ class References:
 
 
 def fetch_references(arxiv_id: str, timeout: float = DEFAULT_TIMEOUT) -> References:
-    try:
-        import requests
-    except ImportError:
-        raise KbError("`kb refs` needs the arxiv extra (requests is not installed): pip install -e '.[arxiv]'") from None
-
+    """Every page of the paper's references, all within one deadline of `timeout` seconds."""
     base = api_url()
+    service = download.Service("Semantic Scholar", base, API_URL_ENV)
+    deadline = download.Deadline(timeout)
     url = f"{base}/paper/arXiv:{arxiv_id}/references"
     found: dict[str, None] = {}
     total = 0
     offset: int | None = 0
-    with requests.Session() as session:
-        for _ in range(MAX_PAGES):
-            if offset is None:
-                break
-            try:
-                response = session.get(url, params={"fields": "externalIds", "offset": offset, "limit": PAGE}, timeout=timeout)
-            except requests.exceptions.Timeout:
-                raise KbError(f"{arxiv_id}: Semantic Scholar did not answer within {timeout:g} s ({base}); try again later") from None
-            except requests.exceptions.RequestException as exc:
-                raise KbError(f"{arxiv_id}: cannot reach Semantic Scholar at {base} ({type(exc).__name__}); check the network or {API_URL_ENV}") from None
-            body = _json(response, arxiv_id)
-            if response.status_code == 404:
-                raise KbError(f"{arxiv_id}: Semantic Scholar does not know this paper ({_api_message(body)}); cites left unchanged")
-            if response.status_code == 429:
-                raise KbError(f"{arxiv_id}: Semantic Scholar is rate-limiting requests (HTTP 429); wait a minute and try again")
-            if response.status_code != 200:
-                raise KbError(f"{arxiv_id}: Semantic Scholar answered HTTP {response.status_code} ({_api_message(body)}); try again later")
-            entries = body.get("data") if isinstance(body, dict) else None
-            if entries is None:
-                entries = []
-            if not isinstance(entries, list):
-                raise KbError(f"{arxiv_id}: Semantic Scholar's answer has no list of references; cites left unchanged")
-            total += len(entries)
-            for cited in _arxiv_ids(entries):
-                found.setdefault(cited, None)
-            nxt = body.get("next")
-            offset = nxt if isinstance(nxt, int) and nxt > offset and entries else None
+    for _ in range(MAX_PAGES):
+        if offset is None:
+            break
+        try:
+            params = {"fields": "externalIds", "offset": offset, "limit": PAGE}
+            answer = download.get(service, url, deadline, max_bytes=MAX_PAGE_BYTES, params=params)
+        except RemoteError as exc:
+            exc.message = f"{arxiv_id}: {exc.message}"
+            exc.args = (exc.message,)
+            raise
+        body = _json(answer, arxiv_id, base)
+        if answer.status == 404:
+            raise NotFound("paper", arxiv_id, f"{arxiv_id}: Semantic Scholar does not know this paper "
+                                              f"({_api_message(body)}); cites left unchanged")
+        if answer.status == 429:
+            raise RemoteRefused(service.name, base, 429,
+                                f"{arxiv_id}: Semantic Scholar is rate-limiting requests (HTTP 429)",
+                                hint="wait a minute and try again")
+        if answer.status != 200:
+            raise RemoteRefused(service.name, base, answer.status,
+                                f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} ({_api_message(body)})",
+                                hint="try again later")
+        entries = body.get("data") if isinstance(body, dict) else None
+        if entries is None:
+            entries = []
+        if not isinstance(entries, list):
+            raise RemoteAnswerInvalid(service.name, base,
+                                      f"{arxiv_id}: Semantic Scholar's answer has no list of references; "
+                                      "cites left unchanged")
+        total += len(entries)
+        for cited in _arxiv_ids(entries):
+            found.setdefault(cited, None)
+        nxt = body.get("next")
+        offset = nxt if isinstance(nxt, int) and nxt > offset and entries else None
     return References(arxiv_ids=list(found), total=total)
 
 
-def _json(response: Any, arxiv_id: str) -> Any:
+def _json(answer: download.Answer, arxiv_id: str, base: str) -> Any:
     try:
-        return response.json()
-    except ValueError:
-        raise KbError(f"{arxiv_id}: Semantic Scholar answered HTTP {response.status_code} with something that is not JSON") from None
+        return json.loads(answer.body)
+    except (ValueError, RecursionError):
+        raise RemoteAnswerInvalid("Semantic Scholar", base,
+                                  f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} "
+                                  "with something that is not JSON") from None
 
 
 def _api_message(body: Any) -> str:
@@ -121,15 +132,16 @@ def record_ids(papers_dir: Path) -> dict[str, Path]:
         paper_id = data.get("id") if isinstance(data, dict) else None
         if isinstance(paper_id, str):
             ids[paper_id] = path
-            arxiv = (data.get("links") or {}).get("arxiv") if isinstance(data.get("links"), dict) else None
+            links = data.get("links")
+            arxiv = links.get("arxiv") if isinstance(links, dict) else None
             if isinstance(arxiv, str) and arxiv != paper_id:
                 ids.setdefault(arxiv, path)
     return ids
 
 
 def arxiv_id_of(data: dict[str, Any]) -> str | None:
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
-    candidate = links.get("arxiv") or data.get("id")
+    links = data.get("links")
+    candidate = (links.get("arxiv") if isinstance(links, dict) else None) or data.get("id")
     return candidate if isinstance(candidate, str) and identifier.is_arxiv(candidate) else None
 
 

@@ -2,21 +2,30 @@
 
 SQLite in `build/kb.sqlite` is the embedded default and is replaced atomically; any SQLAlchemy URL
 (PostgreSQL, say) works through KB_DATABASE_URL, rebuilt inside one transaction.
+
+The live SQLite file is never written in place: a rebuild, and even a new source stamp after files were
+merely touched, goes to a copy that replaces it in one rename. So a reading command (`kb list`,
+`kb show`) never changes the database another process is reading, and a full or read-only disk costs
+it nothing when the database is already current.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import sqlite3
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert
+from sqlalchemy import Engine, create_engine, event, exc, insert
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from kb import atomic
+from kb.errors import WriteFailed
 from kb.knowledge_base import KnowledgeBase, record_hash
 from kb.project import Project, source_stamp
 from kb.records import Record
@@ -163,15 +172,57 @@ def build(kb: KnowledgeBase, project: Project, force: bool = False) -> BuildResu
     meta = read_meta(url)
     if not force and meta.get("fingerprint") == fingerprint and meta.get("schema_version") == SCHEMA_VERSION:
         if meta.get("source_stamp") != stamp:
-            _write_meta(make_engine(url), {"source_stamp": stamp})
+            _restamp(url, stamp)
         return BuildResult(changed=False, papers=len(kb), target=url)
     values = {"fingerprint": fingerprint, "schema_version": SCHEMA_VERSION, "source_stamp": stamp, "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     if url.startswith("sqlite:///"):
-        with atomic.replacing(Path(url.removeprefix("sqlite:///"))) as temp:
-            _fill(make_engine(f"sqlite:///{temp}"), kb, project, values)
+        path = Path(url.removeprefix("sqlite:///"))
+        atomic.clean_leftovers(path.parent)  # what killed builds left behind (temporary copies, journals)
+        try:
+            with atomic.replacing(path) as temp, _disk_errors(path):
+                _fill(make_engine(f"sqlite:///{temp}"), kb, project, values)
+        except WriteFailed as failed:  # name the file as the user knows it
+            raise WriteFailed(project.shown(path), OSError(failed.errno, failed.message)) from failed
     else:
         _fill(make_engine(url), kb, project, values)
     return BuildResult(changed=True, papers=len(kb), target=url)
+
+
+@contextmanager
+def _disk_errors(path: Path) -> Iterator[None]:
+    """SQLite reports a full or read-only disk as an OperationalError: make it the WriteFailed it is."""
+    try:
+        yield
+    except exc.OperationalError as error:
+        text = str(error.orig).lower()
+        known = (("disk is full", errno.ENOSPC), ("readonly database", errno.EROFS), ("disk i/o error", errno.EIO),
+                 ("unable to open", errno.EACCES))
+        for words, code in known:
+            if words in text:
+                raise WriteFailed(path, OSError(code, str(error.orig))) from error
+        raise
+
+
+def _restamp(url: str, stamp: str) -> None:
+    """Record that the files on disk now are the ones the database was built from (only their times
+    changed). An optimisation for the next command, so a failure to write it is not an error."""
+    if not url.startswith("sqlite:///"):
+        _write_meta(make_engine(url), {"source_stamp": stamp})
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    try:
+        with atomic.replacing(path) as temp:
+            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            target = sqlite3.connect(temp)
+            try:
+                source.backup(target)
+                target.execute("UPDATE meta SET value = ? WHERE key = 'source_stamp'", (stamp,))
+                target.commit()
+            finally:
+                source.close()
+                target.close()
+    except (OSError, WriteFailed, sqlite3.Error):
+        return
 
 
 def _fill(engine: Engine, kb: KnowledgeBase, project: Project, meta: dict[str, str]) -> None:

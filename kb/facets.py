@@ -14,9 +14,11 @@ import difflib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from kb import text
 
 FACET_KEY = r"^[a-z][a-z0-9_]{0,39}$"
 # The fields every record has; a facet may not take one of these names (kb.records checks the two agree).
@@ -25,19 +27,25 @@ RESERVED = frozenset({"id", "title", "aliases", "authors", "year", "published", 
 InText = Literal["key", "description", "aliases"]
 
 
+# Names reach the site's navigation, tabs, chips and legends: they obey the same text rules as a record's
+# title (one visible line; kb.text), and every page escapes them.
+Name = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(text.one_line)]
+Description = Annotated[str, AfterValidator(text.multi_line)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class Term(_Strict):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)
-    name: str = Field(min_length=1, max_length=80)
-    description: str = Field(min_length=5, max_length=400)
+    name: Name
+    description: Description = Field(min_length=5, max_length=400)
 
 
 class Model(_Strict):
-    name: str = Field(min_length=1, max_length=80)
-    aliases: list[str] = Field(default_factory=list, max_length=50)
+    name: Name
+    aliases: list[Name] = Field(default_factory=list, max_length=50)
 
 
 class Declaration(_Strict):
@@ -45,7 +53,7 @@ class Declaration(_Strict):
 
     key: str = Field(pattern=FACET_KEY)
     field: str = Field(pattern=FACET_KEY)
-    label: str = Field(min_length=1, max_length=60)
+    label: Name
     many: bool
     required: bool = False
     terms: str | None = Field(default=None, max_length=80)

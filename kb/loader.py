@@ -12,12 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from kb import identifier, yamlfile
+from kb import identifier, text, triage, yamlfile
 from kb.errors import ValidationFailed
 from kb.knowledge_base import KnowledgeBase
 from kb.problem import Problem, format_field
 from kb.project import Project
-from kb import triage
 from kb.records import FieldError, Record, normalised_title, record_model, validate
 from kb.taxonomy import Taxonomy, did_you_mean, load_taxonomy
 
@@ -91,6 +90,11 @@ def _read_chunk(paths: list[Path]) -> list[tuple[Path, Record | None, list[Probl
 
 
 def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem]) -> list[Path]:
+    """Every `.yaml` entry of papers/ plus the paths given, in order, without following their links.
+
+    Whatever an entry is (a link, a FIFO, a directory named x.yaml) it is listed here and refused with a
+    problem by `yamlfile.read_bytes`, so one hostile entry never stops the other records being checked.
+    """
     paths: dict[Path, None] = {}
     papers = project.papers_dir.resolve()
     if papers.is_dir():
@@ -100,15 +104,22 @@ def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem
             elif path.suffix == ".yml":
                 problems.append(Problem(project.shown(path), None, None, "record files end in .yaml, not .yml"))
     taxonomy = project.taxonomy_dir.resolve()
+    triage_file = project.triage_path.absolute().parent.resolve() / project.triage_path.name
     for path in extra:
-        if path.resolve().is_relative_to(taxonomy) or path.resolve() == project.triage_path.resolve():
+        try:
+            # The folder is resolved, never the file itself: a link must be seen as a link.
+            where = path.absolute().parent.resolve() / path.name
+        except (OSError, RuntimeError):
+            problems.append(Problem(str(path), None, None, "its folder cannot be resolved (a symbolic link loop?)"))
+            continue
+        if where.is_relative_to(taxonomy) or where == triage_file:
             continue  # the taxonomy and the triage file are always checked, as what they are, never as records
-        if not path.exists():
+        if not os.path.lexists(where):
             problems.append(Problem(project.shown(path), None, None, "no such file"))
-        elif path.is_dir():
-            paths.update((p.resolve(), None) for p in sorted(path.glob("*.yaml")))
+        elif where.is_dir() and not where.is_symlink():
+            paths.update((p, None) for p in sorted(where.glob("*.yaml")))
         else:
-            paths[path.resolve()] = None
+            paths[where] = None
     return list(paths)
 
 

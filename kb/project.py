@@ -60,7 +60,10 @@ class Project:
         """A path as a contributor typed it: relative to the knowledge base when inside it."""
         if path.is_absolute() and path.is_relative_to(self.root):
             return str(path.relative_to(self.root))
-        resolved = path.resolve()
+        try:  # the folder only: a link named on the command line is shown as the link, not its target
+            resolved = path.absolute().parent.resolve() / path.name
+        except (OSError, RuntimeError):  # a link loop in the folder's path
+            return str(path)
         return str(resolved.relative_to(self.root)) if resolved.is_relative_to(self.root) else str(path)
 
 
@@ -74,8 +77,8 @@ def source_stamp(project: Project) -> str:
     for folder in (project.taxonomy_dir, project.papers_dir):
         if not folder.is_dir():
             continue
-        for path in sorted(folder.iterdir()):
-            if path.is_file():
-                stat = path.stat()
-                digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        # Every entry, links and special files included, each by its own lstat: never read, never followed.
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            info = entry.stat(follow_symlinks=False)
+            digest.update(f"{entry.name}\0{info.st_mode:o}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()

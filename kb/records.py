@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
-from kb import identifier
+from kb import identifier, text
 from kb.taxonomy import Taxonomy
 
 # A draft written by `kb add` carries this marker where a person must write; validation refuses it.
@@ -21,7 +21,6 @@ PLACEHOLDER = "TODO"
 FIRST_YEAR = 1950
 IMPLEMENTATION = re.compile(r"^kb\.xai(\.[a-z_][a-z0-9_]*)+:[A-Za-z_][A-Za-z0-9_]*$")
 DOI = re.compile(r"^10\.\d{4,9}/\S{1,200}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _taxonomy(info: ValidationInfo) -> Taxonomy:
@@ -31,16 +30,10 @@ def _taxonomy(info: ValidationInfo) -> Taxonomy:
     return taxonomy  # type: ignore[no-any-return]
 
 
-def _plain_text(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("contains a control character")
-    return value
-
-
-def _one_line(value: str) -> str:
-    if "\n" in value or "\r" in value:
-        raise ValueError("must be a single line")
-    return _plain_text(value)
+# Every string of a record passes one of these (kb.text): no control, separator, bidi or zero-width
+# character, so what a reviewer reads is what the site shows and what the duplicate check compares.
+_plain_text = text.multi_line
+_one_line = text.one_line
 
 
 def _no_placeholder(value: str) -> str:
@@ -60,11 +53,11 @@ def _area(value: str, info: ValidationInfo) -> str:
 
 
 def _relation(value: str, info: ValidationInfo) -> str:
-    return _taxonomy(info).check_relation(value)
+    return _taxonomy(info).check_relation(_one_line(value))
 
 
 def _facet_value(key: str) -> AfterValidator:
-    return AfterValidator(lambda value, info: _taxonomy(info).facet(key).check(value))
+    return AfterValidator(lambda value, info: _taxonomy(info).facet(key).check(_one_line(value)))
 
 
 def _paper_id(value: str) -> str:
@@ -86,11 +79,11 @@ def _doi(value: str) -> str:
 OneLine = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
 Title = Annotated[str, Field(min_length=3, max_length=400), AfterValidator(_one_line)]
 Author = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_one_line)]
-HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
-PaperId = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_paper_id)]
-ArxivId = Annotated[str, AfterValidator(_arxiv_id)]
-Doi = Annotated[str, AfterValidator(_doi)]
-AreaId = Annotated[str, AfterValidator(_area)]
+HttpLink = Annotated[str, Field(max_length=2000), AfterValidator(_one_line), AfterValidator(_http_url)]
+PaperId = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_one_line), AfterValidator(_paper_id)]
+ArxivId = Annotated[str, AfterValidator(_one_line), AfterValidator(_arxiv_id)]
+Doi = Annotated[str, AfterValidator(_one_line), AfterValidator(_doi)]
+AreaId = Annotated[str, AfterValidator(_one_line), AfterValidator(_area)]
 Summary = Annotated[str, Field(min_length=80, max_length=1500), AfterValidator(_plain_text), AfterValidator(_no_placeholder)]
 Finding = Annotated[str, Field(min_length=15, max_length=400), AfterValidator(_one_line), AfterValidator(_no_placeholder)]
 Note = Annotated[str, Field(max_length=300), AfterValidator(_one_line)]
@@ -259,8 +252,9 @@ def _field_error(field: str, message: str) -> ValueError:
 
 
 def normalised_title(title: str) -> str:
-    """The key under which two titles count as the same paper: case, punctuation and spacing ignored."""
-    return re.sub(r"[^0-9a-z]+", " ", title.casefold()).strip()
+    """The key under which two titles count as the same paper: case, compatibility forms (a fullwidth letter),
+    punctuation and spacing ignored."""
+    return re.sub(r"[^0-9a-z]+", " ", text.comparable(title)).strip()
 
 
 def validate(data: Any, taxonomy: Taxonomy) -> Record:

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kb import yamlfile
 from kb.errors import ValidationFailed
-from kb.facets import RESERVED, Declaration, Facet, Model, Names, Registry, Term, Terms, did_you_mean, name_key
+from kb.facets import (RESERVED, Declaration, Description, Facet, Model, Name, Names, Registry, Term, Terms, did_you_mean,
+                       name_key)
 from kb.problem import Problem, format_field
 
 __all__ = ["Area", "Taxonomy", "did_you_mean", "load_taxonomy", "name_key"]
@@ -26,9 +27,9 @@ class _Strict(BaseModel):
 
 class Area(_Strict):
     id: str = Field(pattern=AREA_ID, max_length=80)
-    name: str = Field(min_length=1, max_length=80)
+    name: Name
     parent: str | None
-    description: str = Field(min_length=10, max_length=600)
+    description: Description = Field(min_length=10, max_length=600)
 
 
 @dataclass

@@ -1,17 +1,26 @@
 """Safe YAML reading that remembers where every value came from.
 
-Records come from strangers, so reading is strict: one document, UTF-8, no tabs in indentation, no
-duplicate keys, no anchors or aliases (they are the vehicle of expansion bombs and records never need
-them), a size cap. Plain scalars that look like floats or dates stay strings: `id: 2410.04810` must not
+Records come from strangers, so reading is strict: a regular file (never a link, FIFO or device), a size
+cap checked before reading, one document, UTF-8, no tabs in indentation, no duplicate keys, no reused
+anchors (aliases are the vehicle of expansion bombs and records never need them), a nesting limit.
+Plain scalars that look like floats or dates stay strings: `id: 2410.04810` must not
 become the float 2410.0481.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml.reader
+import yaml.resolver
+
+from kb.text import printable
 
 try:  # libyaml's parser is several times faster; fall back where it is not compiled in.
     from yaml import CSafeLoader as _Loader
@@ -19,6 +28,9 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MAX_BYTES = 256 * 1024
+# Records nest three levels (builds_on: list of mappings); deeper input is refused before it can exhaust a stack.
+MAX_DEPTH = 20
+_RESOLVER = yaml.resolver.Resolver()
 INT_TAG = "tag:yaml.org,2002:int"
 BOOL_TAG = "tag:yaml.org,2002:bool"
 NULL_TAG = "tag:yaml.org,2002:null"
@@ -38,22 +50,11 @@ class DocumentError(Exception):
 
 
 class Document:
-    """Plain Python data, and the line of each value keyed by its path inside the document.
+    """Plain Python data, and the line of each value keyed by its path inside the document."""
 
-    Lines are only needed to report a problem, so the map is built on first use from the node tree.
-    """
-
-    def __init__(self, data: Any, node: yaml.Node) -> None:
+    def __init__(self, data: Any, lines: dict[Loc, int]) -> None:
         self.data = data
-        self._node = node
-        self._lines: dict[Loc, int] | None = None
-
-    @property
-    def lines(self) -> dict[Loc, int]:
-        if self._lines is None:
-            self._lines = {}
-            _record_lines(self._node, (), self._lines)
-        return self._lines
+        self.lines = lines
 
     def line_of(self, loc: Loc) -> int:
         """The line of the deepest known ancestor of `loc` (a missing key points at its parent)."""
@@ -65,10 +66,60 @@ class Document:
         return 1
 
 
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`, checked before reading and read at most that far.
+
+    A symbolic link is not followed (a committed link could point at /dev/zero, a FIFO or a file outside
+    the repository), a FIFO does not block the open, and a file growing while it is read is still cut off.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise DocumentError(1, _open_failure(path, exc)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(1, f"is {_kind(info.st_mode)}, not a regular file; records are plain files")
+        if info.st_size > max_bytes:
+            raise DocumentError(1, f"file is {info.st_size:,} bytes; at most {max_bytes:,} are allowed")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 16, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise DocumentError(1, f"cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        raise DocumentError(1, f"file grew past {max_bytes:,} bytes while it was read; "
+                               f"at most {max_bytes:,} are allowed")
+    return b"".join(chunks)
+
+
+def _open_failure(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP or (exc.errno in (errno.ENOENT, errno.EMLINK) and os.path.islink(path)):
+        return "is a symbolic link; records and taxonomy files must be regular files, not links"
+    if exc.errno == errno.ENOENT:
+        return "no such file"
+    return f"cannot be opened: {exc.strerror or exc}"
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    for test, name in kinds:
+        if test(mode):
+            return name
+    return "a special file"
+
+
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
-    raw = path.read_bytes()
-    if len(raw) > max_bytes:
-        raise DocumentError(1, f"file is {len(raw):,} bytes; at most {max_bytes:,} are allowed")
+    raw = read_bytes(path, max_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -85,65 +136,124 @@ def parse(text: str) -> Document:
         if "\t" in indent:
             raise DocumentError(number, "tab character in indentation; indent with spaces")
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        return _compose(yaml.parse(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise DocumentError(line, f"YAML syntax error: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, most controls): no mark, a position
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else 1
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        raise DocumentError(line, f"the character {printable(char)} is not allowed in YAML; remove it") from None
     except yaml.YAMLError as exc:
-        raise DocumentError(None, f"YAML error: {exc}") from None
-    if node is None:
-        raise DocumentError(1, "file holds no YAML value")
-    return Document(_convert(node, set()), node)
+        raise DocumentError(1, f"YAML error: {exc}") from None
 
 
 def load(path: Path, max_bytes: int = MAX_BYTES) -> Document:
     return parse(read_text(path, max_bytes))
 
 
-def _convert(node: yaml.Node, seen: set[int]) -> Any:
-    if id(node) in seen:
-        # The composer hands back the anchored node itself, so its mark is where the anchor was defined.
-        raise DocumentError(node.start_mark.line + 1, "anchors and aliases (&, *, <<) are not allowed; the anchor defined here is reused")
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise DocumentError(key_node.start_mark.line + 1, "anchors and aliases (&, *, <<) are not allowed")
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise DocumentError(key_node.start_mark.line + 1, "keys must be plain names")
-            key = str(key_node.value)
-            if key in out:
-                raise DocumentError(key_node.start_mark.line + 1, f"duplicate key '{key}'")
-            out[key] = _convert(value_node, seen)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, seen) for item in node.value]
-    return _scalar(node)
+class _Open:
+    """A mapping or sequence being filled while its events stream past."""
+
+    __slots__ = ("container", "loc", "key")
+
+    def __init__(self, container: dict[str, Any] | list[Any], loc: Loc) -> None:
+        self.container = container
+        self.loc = loc
+        self.key: str | None = None  # a mapping's key waiting for its value
 
 
-def _record_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (*loc, str(key_node.value))
-            lines[key] = key_node.start_mark.line + 1  # a key's own line, not where its value starts
-            _record_lines(value_node, key, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _record_lines(item, (*loc, i), lines)
+def _compose(events: Iterator[yaml.Event]) -> Document:
+    """Build plain data and its line map from the parser's events, without recursion.
+
+    The C composer recurses once per nesting level and crashes the interpreter on a few hundred
+    thousand open brackets, which fit in a file under the size cap; events come from an explicit stack.
+    """
+    stack: list[_Open] = []
+    lines: dict[Loc, int] = {}
+    anchors: dict[str, int] = {}
+    found: list[Any] = []
+    documents = 0
+
+    def place(value: Any, line: int, event: yaml.Event) -> Loc | None:
+        """Put a finished value (or a new container) where it belongs; its location, or None for a key."""
+        if not stack:
+            found.append(value)
+            lines[()] = line
+            return ()
+        top = stack[-1]
+        if isinstance(top.container, list):
+            loc = (*top.loc, len(top.container))
+            top.container.append(value)
+            lines[loc] = line
+            return loc
+        if top.key is None:
+            if not isinstance(event, yaml.ScalarEvent):
+                raise DocumentError(line, "keys must be plain names")
+            if event.value == "<<" and not event.style:
+                raise DocumentError(line, "anchors and aliases (&, *, <<) are not allowed")
+            key = str(event.value)
+            if key in top.container:
+                raise DocumentError(line, f"duplicate key '{key}'")
+            top.key = key
+            lines[(*top.loc, key)] = line  # a key's own line, not where its value starts
+            return None
+        loc = (*top.loc, top.key)
+        top.container[top.key] = value
+        top.key = None
+        return loc
+
+    for event in events:
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise DocumentError(_line(event), "YAML syntax error: expected a single document in the stream, "
+                                                  "but found another document")
+            continue
+        if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+            continue
+        line = _line(event)
+        if isinstance(event, yaml.AliasEvent):
+            # Report where the reused anchor was defined: that is the text to change.
+            raise DocumentError(anchors.get(str(event.anchor), line),
+                                "anchors and aliases (&, *, <<) are not allowed; the anchor defined here is reused")
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            stack.pop()
+            continue
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            anchors.setdefault(str(anchor), line)
+        if isinstance(event, yaml.ScalarEvent):
+            key_expected = bool(stack) and isinstance(stack[-1].container, dict) and stack[-1].key is None
+            place(None if key_expected else _scalar(event), line, event)
+            continue
+        if len(stack) >= MAX_DEPTH:
+            raise DocumentError(line, f"nested more than {MAX_DEPTH} levels deep; "
+                                      "records are at most a few levels deep")
+        container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        loc = place(container, line, event)
+        assert loc is not None
+        stack.append(_Open(container, loc))
+    if not found:
+        raise DocumentError(1, "file holds no YAML value")
+    return Document(found[0], lines)
 
 
-def _scalar(node: yaml.Node) -> Any:
-    value = node.value
-    if node.style:  # quoted or block scalars are always text
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    value = event.value
+    if event.style:  # quoted or block scalars are always text
         return value
-    if node.tag == NULL_TAG:
+    tag = event.tag if event.tag not in (None, "!") else _RESOLVER.resolve(yaml.ScalarNode, value, event.implicit)
+    if tag == NULL_TAG:
         return None
-    if node.tag == BOOL_TAG:
-        return _BOOL_WORDS[value.lower()]
-    if node.tag == INT_TAG:
+    if tag == BOOL_TAG:
+        return _BOOL_WORDS.get(value.lower(), value)
+    if tag == INT_TAG:
         try:
             return int(value.replace("_", ""), 0) if value[:2].lower() in ("0x", "0o") else int(value.replace("_", ""))
         except ValueError:

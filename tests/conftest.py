@@ -37,9 +37,11 @@ def kb_executable() -> list[str]:
 def run_kb() -> RunKb:
     """Run `kb ARGS...` in a subprocess; returns the CompletedProcess (text mode, never raises)."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(*args: str | bytes, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300,
+            preexec: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-        return subprocess.run([*kb_executable(), *args], cwd=cwd, env=full_env, input=input, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([*kb_executable(), *args], cwd=cwd, env=full_env, input=input, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=preexec)
 
     return run
 

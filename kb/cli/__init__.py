@@ -1,11 +1,18 @@
 """The `kb` command. The only place where errors become messages: no traceback reaches a user.
 
+Every message is one line, escaped (`kb.text.printable`), so nothing read from a file, a server or the
+command line can forge output lines or drive the terminal. Exit codes: 0 done, 1 a problem the user can
+fix (invalid input, a failed download, a full disk), 2 a usage error or an internal error, 130 interrupted,
+141 the reader of the output went away before everything was written (as a Unix tool killed by SIGPIPE).
+
 Each concept registers its commands from its own module (records, search, site, contribution, xai);
 those modules import heavy libraries inside the command bodies so that `kb validate` stays light.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import sys
 from pathlib import Path
@@ -13,36 +20,90 @@ from typing import Any
 
 import click
 
-from kb.errors import KbError, ValidationFailed
+from kb.errors import KbError, ValidationFailed, WriteFailed
 from kb.project import Project
+from kb.text import printable
 
 DEBUG_ENV = "KB_DEBUG"
+EXIT_BROKEN_PIPE = 141
+# Errors of the file system that a user can act on; anything else unexpected is an internal error.
+_USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE}
+
+
+class _Command(click.Command):
+    def invoke(self, ctx: click.Context) -> Any:
+        _refuse_undecodable(self, ctx)
+        return super().invoke(ctx)
 
 
 class _Group(click.Group):
+    command_class = _Command
+    group_class = type  # sub-groups (`kb site`) are _Groups too, so their commands are _Commands
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """click's own messages (a bad option value, an unknown option) quote what was typed: escape them too."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            exc.message = printable(exc.message)
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            say("aborted")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
+        if ctx.parent is not None:  # only the top-level group renders errors
+            return super().invoke(ctx)
         try:
             return super().invoke(ctx)
         except ValidationFailed as exc:
             report_problems(exc)
             ctx.exit(1)
         except KbError as exc:
-            click.echo(f"kb: {exc}", err=True)
+            say(exc.message, exc.hint)
             ctx.exit(1)
         except BrokenPipeError:
-            # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-            ctx.exit(0)
+            # The reader (e.g. `| head`) went away before everything was written: stop, report failure
+            # through the exit status as a process killed by SIGPIPE would, and print nothing more.
+            _silence()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
-            click.echo("kb: interrupted", err=True)
+            say("interrupted")
             ctx.exit(130)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except OSError as exc:
+            if exc.errno not in _USER_ERRNOS or os.environ.get(DEBUG_ENV):
+                raise _internal(ctx, exc) from exc
+            failed = WriteFailed(exc.filename or "a file", exc)
+            say(failed.message, failed.hint)
+            ctx.exit(1)
         except Exception as exc:  # noqa: BLE001 - the promise is: no traceback for users
-            if os.environ.get(DEBUG_ENV):
-                raise
-            click.echo(f"kb: internal error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for a traceback)", err=True)
-            ctx.exit(2)
+            raise _internal(ctx, exc) from exc
+
+
+def _internal(ctx: click.Context, exc: Exception) -> BaseException:
+    if os.environ.get(DEBUG_ENV):
+        return exc
+    say(f"internal error: {type(exc).__name__}: {exc}", f"set {DEBUG_ENV}=1 for a traceback")
+    return click.exceptions.Exit(2)
+
+
+def say(message: str, hint: str | None = None) -> None:
+    """One line on standard error, escaped, with the hint after a semicolon."""
+    try:
+        click.echo(f"kb: {printable(message)}" + (f"; {printable(hint)}" if hint else ""), err=True)
+    except BrokenPipeError:
+        _silence()
+
+
+def _silence() -> None:
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives until exit, so the final flush cannot fail
+    sys.stdout = sys.stderr = devnull
 
 
 def report_problems(exc: ValidationFailed) -> None:
@@ -50,6 +111,23 @@ def report_problems(exc: ValidationFailed) -> None:
         click.echo(str(problem), err=True)
     files = len({p.path for p in exc.problems})
     click.echo(f"{len(exc.problems)} problem(s) in {files} file(s)", err=True)
+
+
+def _refuse_undecodable(command: click.Command, ctx: click.Context) -> None:
+    """Text given on the command line must be UTF-8. Python hands undecodable bytes on as lone surrogates
+    (PEP 383), which would crash the first library that encodes them; a path may hold any bytes, so
+    path arguments pass as they are."""
+    for param in command.params:
+        if isinstance(param.type, click.Path):
+            continue
+        value = ctx.params.get(param.name or "")
+        values = value if isinstance(value, tuple) else (value,)
+        for item in values:
+            if isinstance(item, str) and any("\udc80" <= c <= "\udcff" for c in item):
+                raw = item.encode("utf-8", "surrogateescape")
+                shown = printable(raw.decode("utf-8", "backslashreplace"))
+                raise click.BadParameter(f"'{shown}' is not valid UTF-8; check the terminal's encoding",
+                                         ctx=ctx, param=param)
 
 
 def project_of(ctx: click.Context) -> Project:
@@ -62,6 +140,9 @@ def project_of(ctx: click.Context) -> Project:
 @click.version_option(package_name="mllm-xai-kb", prog_name="kb")
 def app(root: Path | None) -> None:
     """The open knowledge base of MLLM explainability research."""
+    # Libraries used by commands log what kb turns into messages itself; only the CLI sets log levels.
+    logging.getLogger("arxiv").setLevel(logging.ERROR)
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
 
 
 def _register() -> None:

@@ -5,7 +5,9 @@ Light at import time: the `arxiv` package, requests and the suggestion engine lo
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,7 @@ import click
 
 from kb.cli import app, project_of
 from kb.errors import KbError
+from kb.text import printable
 
 if TYPE_CHECKING:
     from kb.arxiv_api import ArxivPaper
@@ -57,7 +60,7 @@ def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, n
     for paper_id in wanted:
         click.echo(f"fetching {paper_id} from arXiv ...", err=True)
         papers.append(fetcher.fetch(paper_id))
-    olds = {p.id: targets[p.id].read_text(encoding="utf-8") if targets[p.id].exists() else None for p in papers}
+    olds = {p.id: _read(project, targets[p.id]) for p in papers}
     to_draft = [p for p in papers if olds[p.id] is None or draft.is_draft(olds[p.id] or "")]
     proposals = {} if no_suggest or not to_draft else _proposals(project, to_draft)
     taxonomy = _taxonomy(project)
@@ -79,16 +82,49 @@ def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, n
                 click.echo(plan.new, nl=False)
         click.echo("dry run: nothing written", err=True)
         return
+    written: list[_Planned] = []
     for plan in plans:
-        if plan.old == plan.new:
-            click.echo(f"unchanged: {project.shown(plan.path)}", err=True)
-            continue
-        atomic.write_text(plan.path, plan.new)
         shown = project.shown(plan.path)
+        if plan.old == plan.new:
+            click.echo(f"unchanged: {shown}", err=True)
+            continue
+        try:
+            # Another `kb add` for the same id may have run meanwhile: never overwrite what it wrote.
+            if plan.old is None:
+                atomic.create_text(plan.path, plan.new, shown)
+            else:
+                atomic.replace_text_if_unchanged(plan.path, plan.old, plan.new, shown)
+        except KbError:
+            _undo(written)
+            raise
+        written.append(plan)
         if plan.kind == "refresh":
             click.echo(f"updated {shown}; run `kb validate {shown}`")
         else:
             click.echo(f"wrote draft {shown}: check the # REVIEW lines, write the TODOs, then run `kb validate {shown}`")
+
+
+def _read(project: Project, path: Path) -> str | None:
+    """An existing record's text (None when there is none), read as safely as `kb validate` reads it."""
+    from kb import yamlfile
+    from kb.errors import InputError
+
+    if not os.path.lexists(path):
+        return None
+    try:
+        return yamlfile.read_text(path)
+    except yamlfile.DocumentError as exc:
+        raise InputError(project.shown(path), exc.message, line=exc.line, hint="fix it first") from None
+
+
+def _undo(written: list[_Planned]) -> None:
+    """Either every draft is written or none: take back the new files this run created (updates stay,
+    each was checked and is complete on its own)."""
+    for plan in written:
+        if plan.old is None:
+            with contextlib.suppress(OSError):
+                if plan.path.read_text(encoding="utf-8") == plan.new:
+                    plan.path.unlink()
 
 
 def _taxonomy(project: Project) -> Any:
@@ -145,7 +181,8 @@ def _show_diff(project: Project, plan: _Planned) -> None:
     if not diff:
         return
     for line in diff:
-        line = line if line.endswith("\n") else line + "\n"
+        # Record text and arXiv's text are shown to the reviewer: escape what a terminal would act on.
+        line = printable(line.removesuffix("\n")) + "\n"
         color = "green" if line.startswith("+") and not line.startswith("+++") else "red" if line.startswith("-") and not line.startswith("---") else None
         click.echo(click.style(line, fg=color) if color else line, nl=False)
 
@@ -162,6 +199,7 @@ def refs(ctx: click.Context, ids: tuple[str, ...], dry_run: bool, timeout: float
     The API is KB_CITATIONS_API_URL (default: Semantic Scholar's Graph API).
     """
     from kb import citations, yamlfile
+    from kb.errors import InputError
     from kb.taxonomy import did_you_mean
 
     project = project_of(ctx)
@@ -170,8 +208,14 @@ def refs(ctx: click.Context, ids: tuple[str, ...], dry_run: bool, timeout: float
         path = known.get(paper_id)
         if path is None:
             raise KbError(f"no record '{paper_id}' in papers/{did_you_mean(paper_id, known)}")
-        text = path.read_text(encoding="utf-8")
-        data = yamlfile.parse(text).data
+        text = _read(project, path) or ""
+        try:
+            data = yamlfile.parse(text).data
+        except yamlfile.DocumentError as exc:
+            raise InputError(project.shown(path), exc.message, line=exc.line, hint="fix it before `kb refs`") from None
+        if not isinstance(data, dict):
+            raise InputError(project.shown(path), "not a record (the top level is not a mapping)", line=1,
+                             hint="fix it before `kb refs`")
         arxiv_id = citations.arxiv_id_of(data)
         if arxiv_id is None:
             raise KbError(f"{project.shown(path)}: has no arXiv id (links.arxiv); Semantic Scholar is asked by arXiv id")
@@ -193,7 +237,7 @@ def refs(ctx: click.Context, ids: tuple[str, ...], dry_run: bool, timeout: float
             continue
         from kb import atomic
 
-        atomic.write_text(path, new_text)
+        atomic.replace_text_if_unchanged(path, text, new_text, shown)
         click.echo(f"updated {shown}: cites {', '.join(sorted(added))} added")
 
 
@@ -204,5 +248,8 @@ def _record_id(known: dict[str, Path], arxiv_id: str) -> str | None:
     path = known.get(arxiv_id)
     if path is None:
         return None
-    data = yamlfile.load(path).data
+    try:
+        data = yamlfile.load(path).data
+    except yamlfile.DocumentError:
+        return None
     return data.get("id") if isinstance(data, dict) else None

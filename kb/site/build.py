@@ -2,21 +2,31 @@
 
 The mkdocs configuration is the project's `mkdocs.yml`; the generated area tree replaces its
 `Browse` nav entry. Paper pages stay out of the nav (mkdocs-material's cost grows with the nav).
-The finished site replaces `build/site/` in one rename, so a failed build leaves the old site.
+
+Two builds at once, a kill at any moment, a full disk: the site is always whole. A build holds an
+exclusive lock on `build/.site.lock` for its whole run (the second waits: `.site-src/` and the database
+are shared), writes into a folder of its own (`build/site.<pid>.<random>/`), and publishes it by
+replacing the symbolic link `build/site` in one rename. Leftovers of killed builds are removed when the
+next one starts; a failed build removes its own folder and leaves the published site as it was.
 """
 
 from __future__ import annotations
 
+import errno
+import html
 import logging
 import os
+import secrets
 import shutil
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kb.errors import KbError
+from kb import atomic, lock
+from kb.errors import KbError, WriteFailed
 from kb.knowledge_base import KnowledgeBase
 from kb.project import Project, source_stamp
 from kb.site.context import area_doc
@@ -40,22 +50,74 @@ def site_dir(project: Project) -> Path:
 
 def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildReport:
     started = time.perf_counter()
-    kb = _prepare(project)
-    generated = generate(project, kb, xai=xai)
-    clock = time.perf_counter()
-    target = site_dir(project)
-    staging = target.with_name(target.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    config = _config(project, kb, site_dir=staging, strict=strict)
-    _mkdocs_build(config)
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(staging, target)
-    shutil.rmtree(old, ignore_errors=True)
+    with lock.held(_lock_path(project)):
+        clean_leftovers(project)
+        kb = _prepare(project)
+        generated = generate(project, kb, xai=xai)
+        clock = time.perf_counter()
+        target = site_dir(project)
+        staging = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        try:
+            config = _config(project, kb, site_dir=staging, strict=strict)
+            _mkdocs_build(config)
+            publish(staging, target)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                raise WriteFailed(project.shown(target), exc) from exc
+            raise
+        finally:
+            if staging.exists() and _published(target) != staging.name:
+                shutil.rmtree(staging, ignore_errors=True)
+        clean_leftovers(project)
     generated.timings["mkdocs"] = round(time.perf_counter() - clock, 3)
     return BuildReport(generated, target, time.perf_counter() - started, len(kb))
+
+
+def _lock_path(project: Project) -> Path:
+    return project.build_dir / ".site.lock"
+
+
+def _published(target: Path) -> str | None:
+    """The folder name `build/site` points at, or None when it is not a link."""
+    try:
+        return os.readlink(target)
+    except OSError:
+        return None
+
+
+def publish(folder: Path, target: Path) -> None:
+    """Make `target` (a symbolic link) point at `folder` in one rename: a reader sees the old site or the
+    new one. A `target` that is still a real folder (sites built before this scheme) is moved aside first."""
+    link = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.link")
+    os.symlink(folder.name, link)
+    try:
+        if target.is_dir() and not target.is_symlink():
+            os.replace(target, target.with_name(f"{target.name}.legacy-{secrets.token_hex(4)}"))
+        os.replace(link, target)
+    finally:
+        with suppress(OSError):
+            link.unlink()
+
+
+def clean_leftovers(project: Project) -> None:
+    """Remove what killed or failed builds left in build/: site folders no link points at, half-made links,
+    the staging folders of earlier versions, temporary database copies and their journals.
+    Called with the site lock held, so no other site build is writing any of them."""
+    build_dir = project.build_dir
+    target = site_dir(project)
+    current = _published(target)
+    if build_dir.is_dir():
+        for entry in os.scandir(build_dir):
+            name = entry.name
+            if name.startswith(target.name + ".") and name != current and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            elif name.startswith(f".{target.name}.") and name.endswith(".link") and entry.is_symlink():
+                with suppress(OSError):
+                    os.unlink(entry.path)
+    # Temporary files of killed writers anywhere in build/ (the database, search artefacts), not in sites.
+    for folder, dirs, _ in os.walk(build_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(target.name + ".")]
+        atomic.clean_leftovers(Path(folder))
 
 
 def serve(project: Project, *, address: str = "127.0.0.1:8000", xai: bool = True) -> None:
@@ -64,8 +126,9 @@ def serve(project: Project, *, address: str = "127.0.0.1:8000", xai: bool = True
 
     # Stamp before the first generation, so an edit made while it runs is picked up, not lost.
     stamp = _stamp(project)
-    kb = _prepare(project)
-    generate(project, kb, xai=xai)
+    with lock.held(_lock_path(project)):
+        kb = _prepare(project)
+        generate(project, kb, xai=xai)
     stop = threading.Event()
 
     def watch() -> None:
@@ -75,7 +138,8 @@ def serve(project: Project, *, address: str = "127.0.0.1:8000", xai: bool = True
             if now != stamp:
                 stamp = now
                 try:
-                    generate(project, _prepare(project), xai=xai)
+                    with lock.held(_lock_path(project)):
+                        generate(project, _prepare(project), xai=xai)
                 except Exception as exc:  # noqa: BLE001 - a bad edit must not stop the preview
                     logging.getLogger("kb").warning("not regenerated: %s", exc)
 
@@ -112,7 +176,8 @@ def _config_file(project: Project) -> Path:
 def _overrides(project: Project, kb: KnowledgeBase, site_dir: Path | None) -> dict[str, Any]:
     import yaml
 
-    raw = yaml.load(_config_file(project).read_text(encoding="utf-8"), Loader=_IgnoreTags)  # noqa: S506 - tag-ignoring SafeLoader subclass
+    text = _config_file(project).read_text(encoding="utf-8")
+    raw = yaml.load(text, Loader=_IgnoreTags)  # type: ignore[arg-type]  # noqa: S506 - a tag-ignoring SafeLoader
     nav = raw.get("nav") if isinstance(raw, dict) else None
     overrides: dict[str, Any] = {"docs_dir": str(project.root / DOCS_DIR)}
     if site_dir is not None:
@@ -128,7 +193,8 @@ def _expand(entry: Any, kb: KnowledgeBase) -> Any:
 
         def node(area_id: str) -> Any:
             children = taxonomy.children(area_id)
-            name = taxonomy.areas[area_id].name
+            # The theme writes nav titles into the page unescaped (navigation, tabs); escape them here.
+            name = html.escape(taxonomy.areas[area_id].name, quote=True)
             if not children:
                 return {name: area_doc(area_id)}
             return {name: [{"Overview": area_doc(area_id)}, *(node(c) for c in children)]}
@@ -147,7 +213,6 @@ def _mkdocs_build(config: Any) -> None:
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.exceptions import Abort, ConfigurationError
 
-    logging.getLogger("mkdocs").setLevel(logging.WARNING)
     try:
         config.plugins.on_startup(command="build", dirty=False)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -43,6 +44,24 @@ builds_on:
 """
 
 
+# Taxonomy names are maintainers' text, but they reach the navigation, the tabs, chips and legends:
+# (file, plain name, hostile name). Each still passes `kb validate`; each must render as text.
+HOSTILE_NAMES = [
+    ("areas.yaml", "Model", f"Model<img src=x onerror=window.{MARK}=16>"),
+    ("areas.yaml", "Layer level", f"Layer level<img src=x onerror=\"window.{MARK}=17\">"),
+    ("facets.yaml", "Image", f"Image<svg onload=window.{MARK}=18>"),
+    ("facets.yaml", "Extends", f"Extends<script>window.{MARK}=19</script>"),
+]
+
+
+def _hostile_taxonomy(root: Path) -> None:
+    for file, plain, hostile in HOSTILE_NAMES:
+        path = root / "taxonomy" / file
+        text = path.read_text(encoding="utf-8")
+        assert f"name: {plain}\n" in text, plain
+        path.write_text(text.replace(f"name: {plain}\n", f"name: {json.dumps(hostile)}\n", 1), encoding="utf-8")
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -52,6 +71,7 @@ def site_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("site") / "kb"
     shutil.copytree(TOY, root)
     (root / "papers" / "hostile-record.yaml").write_text(HOSTILE, encoding="utf-8")
+    _hostile_taxonomy(root)
     shutil.copytree(REPO / "site", root / "site")
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
     # The static model's token vectors are distilled from the shipped transformer (~45 s of torch);

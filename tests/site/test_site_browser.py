@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.site.conftest import MARK
+from tests.site.conftest import HOSTILE_NAMES, MARK
 
 pytestmark = pytest.mark.browser
 
@@ -126,6 +126,25 @@ def test_hostile_record_executes_nothing(page, site_url: str) -> None:
     page.fill("#kb-search", "hostile probe script")
     page.wait_for_selector('#kb-search-results a[data-paper-id="hostile-record"]')
     assert page.evaluate(f"() => window.{MARK}") is None
+
+
+def test_hostile_taxonomy_names_are_text_in_navigation_tabs_and_chips(page, site_url: str) -> None:
+    """Issue 15 #1: area and facet names reach the theme's navigation and tabs, which it renders raw."""
+    for address in ("", "areas/model.layer/", "papers/hostile-record/", "statistics/"):
+        page.goto(site_url + address)
+        page.wait_for_load_state("load")
+        page.evaluate("() => document.querySelectorAll('nav *, .md-tabs *, .kb-chip').forEach(e => ['mouseover', 'focus', 'load', 'error'].forEach(t => e.dispatchEvent(new Event(t))))")
+        assert page.evaluate(f"() => window.{MARK}") is None, address
+        handlers = page.evaluate("() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes].filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))")
+        assert handlers == [], address
+        assert page.errors == [], address
+    page.goto(site_url + "areas/model.layer/")
+    nav = page.locator("nav.md-nav--primary").first.text_content() or ""
+    assert HOSTILE_NAMES[0][2] in nav and HOSTILE_NAMES[1][2] in nav  # shown literally, as text
+    assert HOSTILE_NAMES[1][2] in page.locator("article").inner_text()  # the area's own heading
+    page.goto(site_url + "papers/hostile-record/")
+    body = page.locator("article").inner_text()
+    assert HOSTILE_NAMES[2][2] in body and HOSTILE_NAMES[3][2].lower() in body.lower(), body
 
 
 def test_browser_tokeniser_matches_python(page, site_url: str, site_root: Path) -> None:

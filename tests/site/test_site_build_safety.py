@@ -1,0 +1,140 @@
+"""Concurrent, killed and failing site builds (issue 15 #2, #8, #10): real processes on a private toy site.
+
+The published site is always whole: two builds at once both succeed one after the other, a build killed
+at any moment leaves the previous site, a full disk leaves no staging folder, and the next build clears
+what killed builds left behind."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, TOY, kb_executable
+
+pytestmark = pytest.mark.slow
+
+
+def _site_files(root: Path) -> list[str]:
+    site = root / "build" / "site"
+    return sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+
+
+def _stray(root: Path) -> list[str]:
+    """Anything in build/ besides the published site folder, its link and the ordinary artefacts."""
+    build = root / "build"
+    published = os.readlink(build / "site")
+    return sorted(p.name for p in build.iterdir() if (p.name.startswith("site.") and p.name != published) or p.name.endswith((".tmp", ".link")))
+
+
+def _build(root: Path, **kwargs: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.Popen([*kb_executable(), "site", "build", "--no-xai"], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)  # type: ignore[call-overload]
+
+
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    root = tmp_path_factory.mktemp("safety") / "kb"
+    shutil.copytree(TOY, root)
+    shutil.copytree(REPO / "site", root / "site")
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    (root / "build" / "search").mkdir(parents=True)
+    for name in ("static-base.npy", "static-base.json"):  # the distilled static model, when cached
+        if (REPO / "build" / "search" / name).is_file():
+            shutil.copy(REPO / "build" / "search" / name, root / "build" / "search" / name)
+    run = _build(root)
+    out, err = run.communicate(timeout=1200)
+    assert run.returncode == 0, err + out
+    files = _site_files(root)
+    assert "index.html" in files and len(files) > 50
+    return root, files
+
+
+def test_two_builds_at_once_both_succeed_and_leave_a_whole_site(first_build: tuple[Path, list[str]]) -> None:
+    root, files = first_build
+    runs = [_build(root) for _ in range(2)]
+    outcomes = [(run.wait(timeout=1200), *run.communicate()) for run in runs]
+    assert [code for code, _, _ in outcomes] == [0, 0], outcomes
+    assert _site_files(root) == files
+    assert (root / "build" / "site").is_symlink()
+    assert _stray(root) == []
+
+
+def test_a_build_killed_at_any_moment_leaves_the_previous_site(first_build: tuple[Path, list[str]]) -> None:
+    root, files = first_build
+    build = root / "build"
+    for moment in ("generating", "publishing"):
+        run = _build(root)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            staging = [p for p in build.iterdir() if p.name.startswith(f"site.{run.pid}.")]
+            if moment == "generating" and (root / ".site-src").exists() and run.poll() is None:
+                time.sleep(0.5)
+                break
+            if staging and (staging[0] / "index.html").exists():
+                break  # mkdocs has written pages into its own folder: the very last step is near
+            time.sleep(0.01)
+        run.send_signal(signal.SIGKILL)
+        run.wait(timeout=60)
+        run.communicate()
+        assert _site_files(root) == files, moment
+    # The next build starts by removing what the killed ones left, and publishes a whole site again.
+    again = _build(root)
+    out, err = again.communicate(timeout=1200)
+    assert again.returncode == 0, err
+    assert _site_files(root) == files and _stray(root) == []
+
+
+def test_leftovers_of_earlier_builds_are_removed_on_start(first_build: tuple[Path, list[str]]) -> None:
+    root, files = first_build
+    build = root / "build"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for folder in ("site.tmp", "site.old", f"site.{dead.pid}.0badc0de"):
+        (build / folder).mkdir()
+        (build / folder / "index.html").write_text("half a site")
+    for name in (f".kb.sqlite.{dead.pid}.deadbeef.tmp", f".kb.sqlite.{dead.pid}.deadbeef.tmp-journal"):
+        (build / name).write_bytes(b"x" * 4096)
+    run = _build(root)
+    out, err = run.communicate(timeout=1200)
+    assert run.returncode == 0, err
+    assert _stray(root) == [] and _site_files(root) == files
+
+
+def test_a_full_disk_while_publishing_removes_the_staging_folder(first_build: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb.errors import WriteFailed
+    from kb.project import Project
+    from kb.site import build as site_build
+
+    root, files = first_build
+    real = site_build._mkdocs_build
+
+    def fills_the_disk(config: object) -> None:
+        real(config)  # pages are written into the staging folder, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(site_build, "_mkdocs_build", fills_the_disk)
+    with pytest.raises(WriteFailed) as caught:
+        site_build.build(Project(root), xai=False)
+    assert caught.value.message == "cannot write build/site: no space left on the device"
+    assert _site_files(root) == files and _stray(root) == []
+
+
+def test_a_reader_that_goes_away_is_a_failure_and_the_site_stays_whole(first_build: tuple[Path, list[str]]) -> None:
+    """`kb site build 2>&1 | head -1`: the pipe breaks on the first progress line."""
+    root, files = first_build
+    (root / "papers" / "2311.16922.yaml").touch()
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([*kb_executable(), "site", "build", "--no-xai"], cwd=root, stdout=write, stderr=write, timeout=1200)
+    finally:
+        os.close(write)
+    assert done.returncode != 0
+    assert _site_files(root) == files
