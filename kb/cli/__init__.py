@@ -30,15 +30,17 @@ EXIT_BROKEN_PIPE = 141
 _USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE}
 
 
-class _Command(click.Command):
+class Command(click.Command):
+    """Every `kb` command: arguments are checked for undecodable bytes before the command runs."""
+
     def invoke(self, ctx: click.Context) -> Any:
         _refuse_undecodable(self, ctx)
         return super().invoke(ctx)
 
 
 class _Group(click.Group):
-    command_class = _Command
-    group_class = type  # sub-groups (`kb site`) are _Groups too, so their commands are _Commands
+    command_class = Command
+    group_class = type  # sub-groups (`kb site`) are _Groups too, so their commands are Commands
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         """click's own messages (a bad option value, an unknown option) quote what was typed: escape them too."""
@@ -117,7 +119,7 @@ def _refuse_undecodable(command: click.Command, ctx: click.Context) -> None:
     """Text given on the command line must be UTF-8. Python hands undecodable bytes on as lone surrogates
     (PEP 383), which would crash the first library that encodes them; a path may hold any bytes, so
     path arguments pass as they are."""
-    for param in command.params:
+    for param in command.get_params(ctx):
         if isinstance(param.type, click.Path):
             continue
         value = ctx.params.get(param.name or "")

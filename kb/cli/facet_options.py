@@ -12,10 +12,12 @@ from typing import Any
 
 import click
 
+from kb.cli import Command
+
 PREFIX = "facet__"
 
 
-class FacetCommand(click.Command):
+class FacetCommand(Command):
     """A command with one filter option per declared facet, placed before --help."""
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
