@@ -180,8 +180,10 @@ def _run(source: str, image: Any, prompt: str, target: str | None, method_name: 
 @click.option("--seeds", default="0,1,2", show_default=True, help="Model seeds to run (with --write).")
 @click.option("--architectures", default="llava,qwen2_vl", show_default=True, help="Toy architectures to run (with --write).")
 @click.option("--examples", type=int, default=None, help="Examples per model seed (with --write; default 200).")
+@click.option("--cached-only", is_flag=True, help="With --write: summarise the runs already in build/xai/runs/, run nothing.")
 @click.pass_context
-def bench(ctx: click.Context, as_json: bool, write_results: bool, seeds: str, architectures: str, examples: int | None) -> None:
+def bench(ctx: click.Context, as_json: bool, write_results: bool, seeds: str, architectures: str, examples: int | None,
+          cached_only: bool) -> None:
     """The faithfulness table of every method on toy models with known evidence (reads kb/xai/results/; --write recomputes it)."""
     from kb.xai import report
     from kb.xai.benchmark import EXAMPLES, read
@@ -189,7 +191,7 @@ def bench(ctx: click.Context, as_json: bool, write_results: bool, seeds: str, ar
     if write_results:
         _need_xai("kb xai bench --write")
         results = _write(project_of(ctx), [int(s) for s in seeds.split(",") if s.strip()],
-                         [a.strip() for a in architectures.split(",") if a.strip()], examples or EXAMPLES)
+                         [a.strip() for a in architectures.split(",") if a.strip()], examples or EXAMPLES, cached_only)
     else:
         loaded = read()
         if loaded is None:
@@ -207,7 +209,7 @@ def bench(ctx: click.Context, as_json: bool, write_results: bool, seeds: str, ar
     sys.stdout.flush()
 
 
-def _write(project: Any, seeds: list[int], architectures: list[str], examples: int) -> dict[str, Any]:
+def _write(project: Any, seeds: list[int], architectures: list[str], examples: int, cached_only: bool = False) -> dict[str, Any]:
     from kb.xai import benchmark, toy_model
 
     for arch in architectures:
@@ -215,9 +217,16 @@ def _write(project: Any, seeds: list[int], architectures: list[str], examples: i
             raise KbError(f"unknown toy architecture '{arch}' (known: {', '.join(toy_model.ARCHITECTURES)})")
     report = _Progress()
     cache = project.build_dir / "xai"
-    runs = [benchmark.run_model(arch, seed, cache, examples=examples, progress=report) for arch in architectures for seed in seeds]
+    if cached_only:
+        runs = [run for arch in architectures for seed in seeds if (run := benchmark.cached_run(arch, seed, cache, examples)) is not None]
+        if not runs:
+            raise KbError(f"no cached benchmark runs in {cache / 'runs'} for these seeds and architectures")
+    else:
+        runs = [benchmark.run_model(arch, seed, cache, examples=examples, progress=report) for arch in architectures for seed in seeds]
     results = benchmark.summarise(runs)
-    results["provenance"] = benchmark.provenance(seeds, architectures, examples)
+    done_seeds = sorted({r["seed"] for r in runs})
+    results["provenance"] = benchmark.provenance(done_seeds, sorted({r["architecture"] for r in runs}, key=architectures.index), examples)
+    results["provenance"]["runs"] = [f"{r['architecture']}-{r['seed']}" for r in runs]
     path = benchmark.write(results)
     click.echo(f"wrote {path}", err=True)
     return results

@@ -128,6 +128,18 @@ def run_model(architecture: str, seed: int, cache: Path, *, examples: int = EXAM
     return run
 
 
+def cached_run(architecture: str, seed: int, cache: Path, examples: int = EXAMPLES) -> dict[str, Any] | None:
+    """A finished run from cache/runs/ whose key matches the current code, or None."""
+    path = cache / "runs" / f"{architecture}-{seed}-{examples}.json"
+    key = {"version": VERSION, "code": code_version(), "architecture": architecture, "seed": seed, "examples": examples,
+           "randomisation": RANDOMISATION_EXAMPLES, "random_logit": RANDOM_LOGIT_EXAMPLES, "only": None}
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved if saved.get("key") == key else None  # type: ignore[no-any-return]
+
+
 def _score(architecture: str, seed: int, cache: Path, examples: int, randomisation: int, random_logit: int,
            only: list[str] | None, progress: Callable[[str], None]) -> dict[str, Any]:
     import torch
@@ -287,6 +299,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     architectures = sorted({r["architecture"] for r in runs}, key=["llava", "qwen2_vl"].index)
     by = {(r["architecture"], r["seed"]): r for r in runs}
     seeds = sorted({r["seed"] for r in runs})
+    present = {arch: [s for s in seeds if (arch, s) in by] for arch in architectures}  # seeds run for each architecture
     names = list(runs[0]["methods"])
     table: dict[str, Any] = {}
     for name in names:
@@ -296,18 +309,18 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         for metric in METRICS:
             cell: dict[str, Any] = {}
             for arch in architectures:
-                groups = [by[(arch, s)]["methods"][name]["values"].get(metric, []) for s in seeds if (arch, s) in by]
+                groups = [by[(arch, s)]["methods"][name]["values"].get(metric, []) for s in present[arch]]
                 if not any(groups):
                     continue
                 cell[arch] = {"pooled": [round(v, 4) for v in intervals.pooled(groups, derived_seed(name, metric, arch))],
                               "seeds": {str(s): [round(v, 4) for v in intervals.per_seed(g, derived_seed(name, metric, arch, s))]
-                                        for s, g in zip(seeds, groups, strict=True) if g}}
+                                        for s, g in zip(present[arch], groups, strict=True) if g}}
             if cell:
                 row["metrics"][metric] = cell
         for arch in architectures:
-            present = [by[(arch, s)]["methods"][name] for s in seeds if (arch, s) in by]
-            row["ms_per_example"][arch] = round(mean(p["ms_per_example"] for p in present), 2)
-            row["randomisation"][arch] = _curves(present, by[(arch, seeds[0])]["stages"], name, arch)
+            done = [by[(arch, s)]["methods"][name] for s in present[arch]]
+            row["ms_per_example"][arch] = round(mean(p["ms_per_example"] for p in done), 2)
+            row["randomisation"][arch] = _curves(done, by[(arch, present[arch][0])]["stages"], name, arch)
         table[name] = row
     paired: dict[str, Any] = {}
     for arch in architectures:
@@ -317,29 +330,34 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             for name in names:
                 if name == "random":
                     continue
-                first = [by[(arch, s)]["methods"][name]["values"].get(metric, []) for s in seeds]
-                second = [by[(arch, s)]["methods"]["random"]["values"].get(metric, []) for s in seeds]
+                first = [by[(arch, s)]["methods"][name]["values"].get(metric, []) for s in present[arch]]
+                second = [by[(arch, s)]["methods"]["random"]["values"].get(metric, []) for s in present[arch]]
                 if all(first) and all(second):
                     result = intervals.paired(first, second, derived_seed("paired", name, metric, arch))
                     compare[name] = {k: round(v, 4) for k, v in result.items()}
             paired[arch][metric] = compare
         best = max((n for n in names if n != "random"), key=lambda n: table[n]["metrics"]["pointing_game"][arch]["pooled"][0])
-        first = [by[(arch, s)]["methods"][best]["values"]["pointing_game"] for s in seeds]
+        first = [by[(arch, s)]["methods"][best]["values"]["pointing_game"] for s in present[arch]]
         ranking = {}
         for name in names:
             if name == best:
                 continue
-            second = [by[(arch, s)]["methods"][name]["values"]["pointing_game"] for s in seeds]
+            second = [by[(arch, s)]["methods"][name]["values"]["pointing_game"] for s in present[arch]]
             ranking[name] = {k: round(v, 4) for k, v in intervals.paired(first, second, derived_seed("best", name, arch)).items()}
         paired[arch]["pointing_game_vs_best"] = {"best": best, "comparisons": ranking}
-    models = {arch: {str(s): by[(arch, s)]["model"] for s in seeds if (arch, s) in by} for arch in architectures}
-    extra = {arch: {str(s): {"vcd": by[(arch, s)]["vcd"], "miner": by[(arch, s)].get("miner")} for s in seeds if (arch, s) in by}
+    models = {arch: {str(s): by[(arch, s)]["model"] for s in present[arch]} for arch in architectures}
+    extra = {arch: {str(s): {"vcd": by[(arch, s)]["vcd"], "miner": by[(arch, s)].get("miner")} for s in present[arch]}
              for arch in architectures}
-    figures = {arch: {"examples": by[(arch, seeds[0])]["examples"],
-                      "maps": {n: by[(arch, seeds[0])]["methods"][n]["maps"] for n in names}} for arch in architectures}
-    return {"version": VERSION, "architectures": architectures, "seeds": seeds, "methods": table, "paired": paired,
+    figures = {arch: {"examples": [{**e, "pixels": _rounded(e["pixels"])} for e in by[(arch, present[arch][0])]["examples"]],
+                      "maps": {n: by[(arch, present[arch][0])]["methods"][n]["maps"] for n in names}} for arch in architectures}
+    return {"version": VERSION, "architectures": architectures, "seeds": seeds, "seeds_per_architecture": present,
+            "methods": table, "paired": paired,
             "models": models, "decoding_and_neurons": extra, "figures": figures,
             "examples_per_seed": len(runs[0]["methods"][names[0]]["values"]["pointing_game"])}
+
+
+def _rounded(values: Any) -> Any:
+    return [_rounded(v) for v in values] if isinstance(values, list) else round(float(values), 2)
 
 
 def _curves(present: list[dict[str, Any]], stages: list[str], name: str, arch: str) -> dict[str, Any]:

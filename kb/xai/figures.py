@@ -37,6 +37,9 @@ def _figure(name: str, results: dict[str, Any]) -> Any:
     signed = any(float(m.min()) < 0 for m in maps.values())
     fig, axes = plt.subplots(len(architectures) * 2 + 1, 3, figsize=(6.6, 2.2 * (len(architectures) * 2 + 1)))
     for a, arch in enumerate(architectures):
+        for column in range(len(results["figures"][arch]["examples"]), 3):
+            axes[2 * a, column].axis("off")
+            axes[2 * a + 1, column].axis("off")
         for column, example in enumerate(results["figures"][arch]["examples"]):
             image = (np.asarray(example["pixels"]).transpose(1, 2, 0) + 0.5).clip(0, 1)
             row, col = divmod(example["cell"], toy_task.GRID)

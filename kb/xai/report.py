@@ -73,3 +73,14 @@ def _decoding_and_neurons(results: dict[str, Any], name: str) -> list[tuple[str,
             if values:
                 out.append((label, arch, f"{sum(values) / len(values):.2f}", ", ".join(f"{v:.2f}" for v in values)))
     return out
+
+
+def markdown(results: dict[str, Any], metrics: tuple[str, ...] = HEADLINE) -> str:
+    """The headline table as Markdown (for site/methods.md): one row per method, one column per metric and model."""
+    archs = results["architectures"]
+    header = ["method"] + [f"{m.replace('_', ' ')} ({a})" for m in metrics for a in archs]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    for name, row in results["methods"].items():
+        cells = [interval(row["metrics"].get(m, {}).get(a, {}).get("pooled")) for m in metrics for a in archs]
+        lines.append("| " + " | ".join([name, *cells]) + " |")
+    return "\n".join(lines)
