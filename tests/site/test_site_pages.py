@@ -46,7 +46,7 @@ def test_method_page_shows_its_results_row_and_links_both_ways(toy_root: Path) -
     assert "&lt;b&gt;contrastive&lt;/b&gt;" in page and "<b>" not in page
     assert re.search(r'<a href="\.\./\.\./papers/2311\.16922/" data-paper-id="2311\.16922">', page)
     assert 'data-paper-id="2305.10355"' in page  # the record whose idea it carries
-    assert "<td>pointing game (chance 1/16)</td><td>llava</td><td>0.50 [0.40, 0.60]</td><td>0.50</td>" in page
+    assert "<td>pointing game (chance 1/16)</td><td>llava</td><td>0.50 &#91;0.40, 0.60&#93;</td><td>0.50</td>" in page
     assert "<td>accuracy, visual contrastive decoding</td><td>llava</td><td>0.25</td>" in page
     assert "paper id" not in page and "<td>title</td>" not in page
     assert 'src="../../assets/xai/vcd.png"' in page

@@ -95,6 +95,8 @@ def test_a_reduced_rerun_of_one_seed_agrees_with_the_committed_intervals(results
     assert run["model"]["accuracy"] >= 0.9
     for name in CHECKED:
         for metric in ("pointing_game", "localisation_auc", "deletion_auc", "insertion_auc"):
-            mean, low, high = intervals.per_seed(run["methods"][name]["values"][metric], 0)
-            _, committed_low, committed_high = results["methods"][name]["metrics"][metric]["llava"]["seeds"]["0"]
-            assert max(low, committed_low) <= min(high, committed_high) + 1e-9, (name, metric, (mean, low, high), (committed_low, committed_high))
+            mean = intervals.per_seed(run["methods"][name]["values"][metric], 0)[0]
+            _, low, high = results["methods"][name]["metrics"][metric]["llava"]["seeds"]["0"]
+            # The committed interval is for 200 examples; a 24-example mean varies sqrt(200 / 24) times as much.
+            slack = (high - low) / 2 * (results["examples_per_seed"] / REDUCED) ** 0.5 + 1e-9
+            assert low - slack <= mean <= high + slack, (name, metric, mean, (low, high), slack)
