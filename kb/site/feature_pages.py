@@ -167,10 +167,14 @@ def method_page(ctx: SiteContext, name: str, has_figure: bool) -> str:
         parts.append(f"<p>Implementation: <code>{safe.text(implementation)}</code></p>")
     if has_figure:
         parts.append(f'<figure><img src="../../assets/xai/{safe.attr(name)}.png" alt="{safe.attr(getattr(method, "title", name))} on the benchmark model" loading="lazy"></figure>')
-    row = (ctx.bench.get("methods") or {}).get(name)
-    if isinstance(row, dict):
-        cells = "".join(f"<tr><td>{safe.text(k.replace('_', ' '))}</td><td>{safe.text(_number(v))}</td></tr>" for k, v in row.items() if k not in ("paper_id", "title") and v is not None)
-        parts.append(f"<h2>Benchmark</h2><table><thead><tr><th>Metric</th><th>Value</th></tr></thead><tbody>{cells}</tbody></table>")
+    differences = getattr(method, "differences", "")
+    if differences:
+        parts.append(f"<h2>Where it departs from the paper</h2><p>{safe.text(differences)}</p>")
+    rows = _bench_rows(ctx.bench, name)
+    if rows:
+        cells = "".join(f"<tr><td>{safe.text(label)}</td><td>{safe.text(model)}</td><td>{safe.text(value)}</td><td>{safe.text(seeds)}</td></tr>" for label, model, value, seeds in rows)
+        parts.append("<h2>Benchmark</h2><p>Toy models with known evidence; pooled mean over three model seeds with its 95% bootstrap interval, then each seed's mean.</p>"
+                     f"<table><thead><tr><th>Metric</th><th>Toy model</th><th>Mean [95% interval]</th><th>Per seed</th></tr></thead><tbody>{cells}</tbody></table>")
     related = [p for p in getattr(method, "related", ()) if p in ctx.kb.records]
     if related:
         items = "".join(f'<li><a href="{ctx.href(doc, paper_doc(p))}" data-paper-id="{safe.attr(p)}">{safe.text(ctx.kb.records[p].title)}</a></li>' for p in related)
@@ -179,5 +183,11 @@ def method_page(ctx: SiteContext, name: str, has_figure: bool) -> str:
     return f"---\ntitle: {safe.front_matter_title(getattr(method, 'title', name))}\n---\n\n<div class=\"kb-method\">" + "\n".join(parts) + "</div>\n"
 
 
-def _number(value: object) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+def _bench_rows(bench: dict[str, object], name: str) -> list[tuple[str, str, str, str]]:
+    """Rows of the committed benchmark for one method (kb.xai.report formats them; it imports no torch)."""
+    try:
+        from kb.xai.report import method_rows
+    except ImportError:
+        return []
+    return method_rows(bench, name) if bench else []
+

@@ -1,7 +1,8 @@
 """Attention as explanation: raw attention and attention rollout (Abnar & Zuidema, arXiv 2005.00928).
 
 Both read the decoder's attention from the answer position; rollout also follows attention through
-the layers, mixing in the residual connection as an identity matrix.
+the layers, mixing in the residual connection as an identity matrix. Attention is read from the eager
+implementation (the only one that materialises the weights) and accumulated in float32 on the model's device.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from kb.xai.explanation import Explanation, from_sequence, resolve_target
 
 
 def attention_maps(adapter: Adapter, inputs: Inputs) -> list[torch.Tensor]:
-    """Per decoder layer, the head-averaged attention (S, S) of the single example."""
+    """Per decoder layer, the head-averaged attention (S, S) of the single example, in float32."""
     with adapter.eager_attention(), torch.no_grad():
         output = adapter.run(inputs, output_attentions=True)
-    return [layer[0].mean(0) for layer in output.attentions]
+    return [layer[0].float().mean(0) for layer in output.attentions]
 
 
 @dataclass
@@ -37,7 +38,7 @@ class RawAttention:
 def rollout(maps: list[torch.Tensor], residual: float = 0.5) -> torch.Tensor:
     """Attention rollout: the product of residual-mixed, row-normalised attention matrices, first layer first."""
     length = maps[0].shape[-1]
-    eye = torch.eye(length)
+    eye = torch.eye(length, device=maps[0].device, dtype=maps[0].dtype)
     flow = eye
     for attention in maps:
         mixed = residual * eye + (1 - residual) * attention

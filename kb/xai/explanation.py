@@ -52,12 +52,17 @@ class Method(Protocol):
 
 
 def from_sequence(method: str, adapter: Any, inputs: dict[str, torch.Tensor], target: int, scores: torch.Tensor, **extras: Any) -> Explanation:
-    """Splits one score per sequence position into the image grid and the text tokens."""
-    scores = scores.detach().float()
-    rows, cols = adapter.grid(inputs)
-    text_positions = adapter.text_positions(inputs)
+    """Splits one score per sequence position into the image grid and the text tokens (on the CPU, in float32).
+
+    Image tokens outside the grid keep their scores too: LLaVA-NeXT's overview tile goes to extras["overview"].
+    """
+    scores = scores.detach().float().cpu()
+    layout = adapter.layout(inputs)
+    text_positions = adapter.text_positions(inputs).cpu()
+    if layout.overview_positions is not None and layout.overview_shape is not None:
+        extras["overview"] = scores[layout.overview_positions.cpu()].reshape(layout.overview_shape)
     return Explanation(
-        method=method, target=target, image=scores[adapter.image_positions(inputs)].reshape(rows, cols),
+        method=method, target=target, image=scores[layout.grid_positions.cpu()].reshape(layout.rows, layout.cols),
         text=scores[text_positions], text_positions=text_positions, extras=extras,
     )
 

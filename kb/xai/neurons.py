@@ -45,9 +45,11 @@ class ModalityNeurons:
         is_image = inputs["input_ids"] == adapter.image_token_id
         is_text = ~is_image
         is_text[:, 0] = False
+        if "attention_mask" in inputs:
+            is_text &= inputs["attention_mask"].bool()
         scores = []
         for acts in neuron_activations(adapter, inputs):
-            magnitude = acts.abs()
+            magnitude = acts.float().abs()
             scores.append(magnitude[is_image].mean(0) - magnitude[is_text].mean(0))
         flat = torch.cat(scores)
         count = max(1, round(self.fraction * flat.numel()))
@@ -59,7 +61,7 @@ class ModalityNeurons:
     def random_selection(self, seed: int) -> list[torch.Tensor]:
         """As many neurons as were mined, drawn at random: the control of the ablation."""
         assert self.selected is not None
-        flat = torch.cat(self.selected)
+        flat = torch.cat(self.selected).cpu()
         generator = torch.Generator().manual_seed(seed)
         chosen = torch.zeros_like(flat)
         chosen[torch.randperm(flat.numel(), generator=generator)[: int(flat.sum())]] = True
@@ -73,7 +75,7 @@ class ModalityNeurons:
             raise ValueError("mine() the neurons first")
         with ExitStack() as stack:
             for module, off in zip(_down_projections(adapter), selection, strict=True):
-                stack.enter_context(hooks.replace_input(module, lambda x, off=off: x.masked_fill(off, 0.0)))
+                stack.enter_context(hooks.replace_input(module, lambda x, off=off: x.masked_fill(off.to(x.device), 0.0)))
             yield
 
     def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
@@ -81,5 +83,6 @@ class ModalityNeurons:
         target = resolve_target(adapter, inputs, target)
         if self.selected is None:
             raise ValueError("mine() the neurons first")
-        activity = sum((acts[0].abs() * off).sum(-1) for acts, off in zip(neuron_activations(adapter, inputs), self.selected, strict=True))
+        activity = sum((acts[0].float().abs() * off.to(acts.device)).sum(-1)
+                       for acts, off in zip(neuron_activations(adapter, inputs), self.selected, strict=True))
         return from_sequence(self.name, adapter, inputs, target, activity)  # type: ignore[arg-type]

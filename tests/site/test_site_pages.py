@@ -38,12 +38,16 @@ def test_method_page_shows_its_results_row_and_links_both_ways(toy_root: Path) -
     ctx = toy_context(toy_root)
     ctx.methods = {"vcd": FakeMethod("vcd", "Visual <b>contrastive</b> decoding", "2311.16922", "kb.xai.decoding:VisualContrastiveDecoding",
                                      "Subtracts the answer given a noised image.", related=("2305.10355",))}
-    ctx.bench = {"model": {"accuracy": 1.0}, "methods": {"vcd": {"paper_id": "2311.16922", "title": "x", "accuracy_gain": 0.25, "steps": 3}}}
+    ctx.bench = {"architectures": ["llava"], "methods": {"vcd": {"paper_id": "2311.16922", "title": "x", "ms_per_example": {"llava": 3.0},
+                                                                 "metrics": {"pointing_game": {"llava": {"pooled": [0.5, 0.4, 0.6],
+                                                                                                         "seeds": {"0": [0.5, 0.4, 0.6]}}}}}},
+                 "decoding_and_neurons": {"llava": {"0": {"vcd": {"vcd_accuracy": 0.25}}}}}
     page = feature_pages.method_page(ctx, "vcd", has_figure=True)
     assert "&lt;b&gt;contrastive&lt;/b&gt;" in page and "<b>" not in page
     assert re.search(r'<a href="\.\./\.\./papers/2311\.16922/" data-paper-id="2311\.16922">', page)
     assert 'data-paper-id="2305.10355"' in page  # the record whose idea it carries
-    assert "<td>accuracy gain</td><td>0.25</td>" in page and "<td>steps</td><td>3</td>" in page
+    assert "<td>pointing game (chance 1/16)</td><td>llava</td><td>0.50 &#91;0.40, 0.60&#93;</td><td>0.50</td>" in page
+    assert "<td>accuracy, visual contrastive decoding</td><td>llava</td><td>0.25</td>" in page
     assert "paper id" not in page and "<td>title</td>" not in page
     assert 'src="../../assets/xai/vcd.png"' in page
     assert "<img" not in feature_pages.method_page(ctx, "vcd", has_figure=False)
@@ -61,8 +65,10 @@ def test_every_catalogued_method_gets_a_page_linked_from_its_paper() -> None:
     kb = load(Project(REPO))
     ctx = SiteContext(kb=kb, graph=kb_graph.build(kb))
     ctx.methods = {m.name: m for m in catalog.METHODS}
-    cached = REPO / "build" / "xai" / "results.json"  # written by kb.xai.benchmark.ensure_results; never retrained here
-    ctx.bench = json.loads(cached.read_text(encoding="utf-8")) if cached.is_file() else {"methods": {m.name: {"score": 0.5} for m in catalog.METHODS}}
+    from kb.xai.benchmark import read
+
+    ctx.bench = read() or {}  # the committed results (kb xai bench --write); never retrained here
+    assert ctx.bench, "kb/xai/results/benchmark.json is missing or of another version"
     assert ctx.methods, "kb.xai.catalog.METHODS is empty"
     for name, method in ctx.methods.items():
         page = feature_pages.method_page(ctx, name, has_figure=False)

@@ -9,12 +9,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from kb.errors import KbError  # noqa: E402
-from kb.xai import toy_task  # noqa: E402
+from kb.xai import toy_model, toy_task  # noqa: E402
 from kb.xai.attention import AttentionRollout, attention_maps, rollout  # noqa: E402
 from kb.xai.gradients import IntegratedGradients, removed_inputs  # noqa: E402
 from kb.xai.lens import TunedLens  # noqa: E402
 from kb.xai.neurons import ModalityNeurons  # noqa: E402
 from kb.xai.perturbation import Occlusion, probabilities  # noqa: E402
+from kb.xai.scoring import score  # noqa: E402
 from kb.xai.shapley import MMSHAP  # noqa: E402
 
 
@@ -26,29 +27,30 @@ def example() -> toy_task.Batch:
 def test_integrated_gradients_are_complete(toy: Any, example: toy_task.Batch) -> None:
     model, adapter = toy
     target = int(example.answer)
-    explanation = IntegratedGradients(steps=64).explain(adapter, example.inputs(), target)
+    explanation = IntegratedGradients(steps=256).explain(adapter, toy_model.inputs('llava', example), target)
     with torch.no_grad():
-        full = adapter.logits(example.inputs())[0, target]
-        empty = adapter.logits(removed_inputs(adapter, example.inputs()))[0, target]
+        full = adapter.logits(toy_model.inputs('llava', example))[0, target]
+        empty = adapter.logits(removed_inputs(adapter, toy_model.inputs('llava', example)))[0, target]
     # Completeness: the attributions (image, text and BOS) add up to the logit's change along the path.
     assert float(explanation.extras["completeness"]) == pytest.approx(float(full - empty), rel=0.05, abs=0.1)
 
 
 def test_rollout_rows_are_distributions(toy: Any, example: toy_task.Batch) -> None:
     _, adapter = toy
-    flow = rollout(attention_maps(adapter, example.inputs()))
+    flow = rollout(attention_maps(adapter, toy_model.inputs('llava', example)))
     assert torch.allclose(flow.sum(-1), torch.ones(flow.shape[0]), atol=1e-4)
-    explanation = AttentionRollout().explain(adapter, example.inputs())
+    explanation = AttentionRollout().explain(adapter, toy_model.inputs('llava', example))
     assert float(explanation.image.sum() + explanation.text.sum()) < 1.0 + 1e-4
 
 
 def test_occlusion_scores_are_probability_drops(toy: Any, example: toy_task.Batch) -> None:
     _, adapter = toy
     target, cell = int(example.answer), int(example.cell)
-    explanation = Occlusion().explain(adapter, example.inputs(), target)
+    explanation = Occlusion().explain(adapter, toy_model.inputs('llava', example), target)
     covered = toy_task.occlude_cells(example.pixel_values, example.cell)
-    base = probabilities(adapter, example.inputs(), target)[0]
+    base = probabilities(adapter, toy_model.inputs('llava', example), target)[0]
     dropped = probabilities(adapter, {"input_ids": example.input_ids, "pixel_values": covered}, target)[0]
+    assert float(base) > 0.9 and float(dropped) < 0.2  # removal is neutral: the answer goes to "unknown"
     assert float(explanation.image_flat[cell]) == pytest.approx(float(base - dropped), abs=1e-5)
     assert int(explanation.image_flat.argmax()) == cell
 
@@ -57,12 +59,12 @@ def test_mm_shap_values_add_up(toy: Any, example: toy_task.Batch) -> None:
     _, adapter = toy
     target = int(example.answer)
     method = MMSHAP(permutations=4)
-    explanation = method.explain(adapter, example.inputs(), target)
-    n_image, n_text = toy_task.IMAGE_TOKENS, len(explanation.text)
-    full = method._values(adapter, example.inputs(), torch.ones(1, n_image, dtype=torch.bool), torch.ones(1, n_text, dtype=torch.bool), target)
-    none = method._values(adapter, example.inputs(), torch.zeros(1, n_image, dtype=torch.bool), torch.zeros(1, n_text, dtype=torch.bool), target)
+    explanation = method.explain(adapter, toy_model.inputs('llava', example), target)
+    full = score(adapter, toy_model.inputs('llava', example), target, "logit")
+    none = score(adapter, removed_inputs(adapter, toy_model.inputs('llava', example)), target, "logit")
     total = explanation.image.sum() + explanation.text.sum()
-    assert float(total) == pytest.approx(float(full - none), abs=1e-3)  # efficiency holds for every permutation
+    assert float(total) == pytest.approx(full - none, abs=1e-3)  # efficiency holds for every permutation
+    assert explanation.extras["image_players"] == len(explanation.text)  # balanced, as in the paper
     assert 0.0 < explanation.extras["image_share"] < 1.0
     assert explanation.image_share() == pytest.approx(explanation.extras["image_share"])
 
@@ -70,16 +72,55 @@ def test_mm_shap_values_add_up(toy: Any, example: toy_task.Batch) -> None:
 def test_tuned_lens_must_be_fitted(toy: Any, example: toy_task.Batch) -> None:
     _, adapter = toy
     with pytest.raises(KbError, match="fitted"):
-        TunedLens().explain(adapter, example.inputs())
+        TunedLens().explain(adapter, toy_model.inputs('llava', example))
 
 
 def test_mined_image_neurons_fire_on_image_tokens(toy: Any) -> None:
     model, adapter = toy
     batch = toy_task.sample(32, seed=5)
-    neurons = ModalityNeurons(fraction=0.05).mine(adapter, batch.inputs())
+    neurons = ModalityNeurons(fraction=0.05).mine(adapter, toy_model.inputs('llava', batch))
     assert sum(int(s.sum()) for s in neurons.selected) == round(0.05 * sum(s.numel() for s in neurons.selected))
-    explanation = neurons.explain(adapter, batch.item(0).inputs())
+    explanation = neurons.explain(adapter, toy_model.inputs('llava', batch.item(0)))
     assert float(explanation.image.mean()) > float(explanation.text.mean())
     with neurons.ablated(adapter):
-        changed = adapter.logits(batch.inputs())
-    assert not torch.allclose(changed, adapter.logits(batch.inputs()))
+        changed = adapter.logits(toy_model.inputs('llava', batch))
+    assert not torch.allclose(changed, adapter.logits(toy_model.inputs('llava', batch)))
+
+
+def test_rank_gaussian_filter_matches_the_papers_code() -> None:
+    """TAM's rank Gaussian filter, written out as the official code does it (numpy, window by window)."""
+    import numpy as np
+
+    from kb.xai.activation_map import rank_gaussian_filter
+
+    image = np.random.default_rng(4).random((5, 7))
+    padded = np.pad(image, 1, mode="reflect")
+    expected = np.zeros_like(image)
+    ranks = np.arange(9) - 4
+    for i in range(5):
+        for j in range(7):
+            window = np.sort(padded[i : i + 3, j : j + 3].flatten())
+            sigma = window.std() / window.mean()
+            kernel = np.exp(-(ranks**2) / (2 * sigma**2))
+            expected[i, j] = (window * kernel / kernel.sum()).sum()
+    assert np.allclose(rank_gaussian_filter(torch.tensor(image)).numpy(), expected, atol=1e-9)
+
+
+def test_token_activation_map_and_region_search_find_the_evidence(toy: Any) -> None:
+    from kb.xai.activation_map import TokenActivationMap
+    from kb.xai.region_search import RegionSearch
+
+    _, adapter = toy
+    batch = toy_task.sample(6, seed=8)
+    found_tam = found_search = 0
+    for index in range(len(batch)):
+        example = batch.item(index)
+        inputs, target, cell = toy_model.inputs("llava", example), int(example.answer), int(example.cell)
+        tam = TokenActivationMap().explain(adapter, inputs, target)
+        assert float(tam.image.min()) >= 0 and tam.text is not None
+        found_tam += int(tam.image_flat.argmax()) == cell
+        search = RegionSearch().explain(adapter, inputs, target)
+        assert sorted(search.extras["order"]) == list(range(toy_task.IMAGE_TOKENS))
+        found_search += search.extras["order"][0] == cell
+        assert search.extras["language_prior_probability"] < search.extras["full_probability"]
+    assert found_search >= 5  # the first region chosen is the evidence: sufficient and necessary at once
