@@ -1,15 +1,23 @@
-"""Site build time for the real corpus and for a generated N-paper corpus (default 5,000).
+"""Site build time and peak memory for the real corpus and for a generated N-paper corpus (default 5,000).
 
-    python benchmarks/site_build.py [--papers 5000] [--skip-real] [--keep DIR]
+    python benchmarks/site_build.py [--papers 5000] [--runs 3] [--skip-real] [--keep DIR]
 
-Each build runs `kb site build --no-xai` in a child process; wall time and the child's peak resident
-memory (ru_maxrss, measured by a small wrapper process so the builds do not mix) are printed. The
-distilled static model (build/search/base/, ~45 s of torch once) is copied from the project;
-the synthetic records' transformer vectors are not, so the first synthetic build embeds them all
-(~20 texts a second); `--keep DIR` keeps the synthetic corpus so a second run measures a warm rebuild.
+Each build runs `kb site build --no-xai` in a child process; wall time and the child's peak resident memory
+(ru_maxrss, measured by a small wrapper process so that builds do not mix) are printed, with medians over
+`--runs` runs (the machine is shared: single runs are noisy). Three figures for the synthetic corpus:
 
-The synthetic corpus copies the real taxonomy and writes made-up records (titles and summaries are
-generated words, never third-party text) into a temporary folder; nothing is left in the project.
+- **full build**: everything under build/ is removed except the two caches that depend on the model and
+  the texts only (the distilled static model, build/search/base/, and the sentence-transformer vectors of
+  the texts, build/search/embeddings/); the database, the search index, the map, the Markdown and the site
+  are all made again;
+- **one record changed**: a record's summary is edited, then the site is rebuilt (its text is embedded
+  again, so torch is loaded);
+- the first, cold build that embeds all texts is reported once and not timed against the budget.
+
+The synthetic corpus copies the real taxonomy and writes made-up records (titles, people and summaries are
+generated words, never third-party text) with the shape of real ones: several authors from a shared pool,
+venues, models studied, method families, code links, citations and lineage. `--keep DIR` keeps it (and its
+caches) for the next run.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,8 +35,17 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORDS = "attention token visual layer neuron probe saliency relevance gradient hallucination grounding encoder connector concept feature circuit lens patch caption answer benchmark image video audio".split()
-
+WORDS = """attention token visual layer neuron probe saliency relevance gradient hallucination grounding encoder connector
+concept feature circuit lens patch caption answer benchmark image video audio object region heatmap decoding prior
+language vision alignment projection sparse dictionary steering vector direction head residual stream intervention
+causal tracing editing knowledge memory retrieval reasoning chain prompt instruction preference reward uncertainty
+calibration faithfulness plausibility evaluation metric dataset annotation human study perturbation occlusion shapley
+surrogate explanation rationale counterfactual bias fairness robustness adversarial jailbreak safety refusal pruning
+merging compression efficiency latency throughput scene graph spatial temporal motion frame speech sound point cloud
+depth medical radiology document chart table text recognition multilingual cultural""".split()
+SYLLABLES = "ka lo mi ra ten su vel dor an is ue pha chi ng ro wen lin zh ao ber tal mon sa ki".split()
+VENUES = ["CVPR 2024", "ICCV 2025", "ECCV 2024", "NeurIPS 2024", "ICLR 2025", "ICML 2024", "ACL 2024", "EMNLP 2024",
+          "Findings of ACL 2025", "AAAI 2025", "TMLR", "IEEE Transactions on Pattern Analysis and Machine Intelligence"]
 
 MEASURE = """import resource, subprocess, sys
 code = subprocess.call(sys.argv[1:])
@@ -44,9 +62,16 @@ def run_build(root: Path) -> tuple[float, float]:
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(result.stderr)
-    print(result.stdout.strip())
+    print("   ", result.stdout.strip().replace("\n", "\n    "))
     peak_kib = int(result.stderr.strip().splitlines()[-1])
     return seconds, peak_kib / 1024
+
+
+def _name(rng: random.Random) -> str:
+    def word(n: int) -> str:
+        return "".join(rng.choice(SYLLABLES) for _ in range(n)).capitalize()
+
+    return f"{word(2)} {word(rng.randint(2, 3))}"
 
 
 def synthetic(root: Path, n: int) -> None:
@@ -60,26 +85,65 @@ def synthetic(root: Path, n: int) -> None:
         shutil.copytree(cached, root / "build" / "search" / "base")
     taxonomy = load_taxonomy(root / "taxonomy")
     leaves = taxonomy.leaves()
+    models = taxonomy.facet("model").values()
+    families = taxonomy.facet("method_family").values()
     rng = random.Random(0)
+    people = sorted({_name(rng) for _ in range(n)})
     papers = root / "papers"
     papers.mkdir()
     ids = [f"synthetic-{i:05d}" for i in range(n)]
     for i, paper_id in enumerate(ids):
-        words = rng.sample(WORDS, 8)
-        record = {
-            "id": paper_id, "title": "Synthetic " + " ".join(words[:6]).capitalize(), "authors": ["Ada Example"], "year": rng.randint(2019, 2025),
-            "taxonomy": rng.sample(leaves, rng.randint(1, 2)), "modalities": ["image", "text"], "granularity": [rng.choice(list(taxonomy.facet("granularity").values()))],
-            "contribution": rng.choice(list(taxonomy.facet("contribution").values())),
-            "summary": "A generated record for the build benchmark about " + " ".join(words) + ", with enough words to pass validation easily.",
-            "findings": ["Generated finding about " + " ".join(words[:3]) + "."],
-            "cites": sorted(set(rng.sample(ids[:i], min(i, 3)))),
+        words = rng.sample(WORDS, 24)
+        record: dict[str, object] = {
+            "id": paper_id, "title": "Synthetic " + " ".join(words[:7]).capitalize(),
+            "authors": rng.sample(people, rng.randint(1, 8)), "year": rng.randint(2016, 2025),
+            "taxonomy": rng.sample(leaves, rng.randint(1, 2)), "modalities": ["image", "text"],
+            "granularity": [rng.choice(taxonomy.facet("granularity").values())],
+            "contribution": rng.choice(taxonomy.facet("contribution").values()),
+            "method_family": rng.sample(families, rng.randint(0, 2)),
+            "models_studied": rng.sample(models, rng.randint(0, 4)),
+            "summary": ("A generated record for the build benchmark about " + " ".join(words[:12]) + ". It studies "
+                        + " ".join(words[12:20]) + " and reports " + " ".join(words[20:]) + " across several settings."),
+            "findings": ["Generated finding about " + " ".join(words[3:8]) + ".", "Another finding on " + " ".join(words[8:13]) + "."],
+            "cites": sorted(set(rng.sample(ids[:i], min(i, 4)))),
         }
+        if rng.random() < 0.5:
+            record["venue"] = rng.choice(VENUES)
+        if rng.random() < 0.3:
+            record["links"] = {"code": f"https://example.org/code/{paper_id}"}
+        if i and rng.random() < 0.3:
+            record["builds_on"] = [{"id": rng.choice(ids[:i]), "relation": "extends"}]
         (papers / f"{paper_id}.yaml").write_text(yaml.safe_dump(record, sort_keys=False), encoding="utf-8")
+
+
+def clean(root: Path) -> None:
+    """Everything derived, except the caches that depend only on the model and the texts."""
+    build = root / "build"
+    for path in [build / "site", build / "kb.sqlite", build / "search" / "index", build / "map", root / ".site-src"]:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def touch_one(root: Path, run: int) -> None:
+    path = root / "papers" / "synthetic-00042.yaml"
+    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    record["summary"] = record["summary"].split(" Edited")[0] + f" Edited for rebuild number {run} of the benchmark."
+    path.write_text(yaml.safe_dump(record, sort_keys=False), encoding="utf-8")
+
+
+def report(label: str, runs: list[tuple[float, float]]) -> None:
+    seconds = statistics.median(s for s, _ in runs)
+    peak = statistics.median(p for _, p in runs)
+    each = ", ".join(f"{s:.1f} s / {p:.0f} MiB" for s, p in runs)
+    print(f"{label}: median {seconds:.1f} s, peak {peak:.0f} MiB ({each})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="build the synthetic corpus here and keep it (reused when present)")
     args = parser.parse_args()
@@ -91,8 +155,17 @@ def main() -> None:
         if not (root / "papers").is_dir():
             root.mkdir(parents=True, exist_ok=True)
             synthetic(root, args.papers)
-        seconds, peak = run_build(root)
-        print(f"synthetic {args.papers} papers: {seconds:.1f} s, peak {peak:.0f} MiB")
+        if not (root / "build" / "site").is_dir():
+            seconds, peak = run_build(root)
+            print(f"synthetic {args.papers} papers, cold (embeds every text): {seconds:.1f} s, peak {peak:.0f} MiB")
+        full, changed = [], []
+        for run in range(args.runs):
+            clean(root)
+            full.append(run_build(root))
+            touch_one(root, run)
+            changed.append(run_build(root))
+        report(f"synthetic {args.papers} papers, full build", full)
+        report(f"synthetic {args.papers} papers, one record changed", changed)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ def _read_all(project: Project, taxonomy: Taxonomy, paths: list[Path], workers: 
             _, record, found = read_record(path, taxonomy, project.shown(path))
             yield path, record, found
         return
+    record_model(taxonomy)  # workers send records of this generated class back: it must exist here to unpickle them
     size = -(-len(paths) // count)
     chunks = [paths[i : i + size] for i in range(0, len(paths), size)]  # contiguous, so order is kept
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")

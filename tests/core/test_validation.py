@@ -177,3 +177,16 @@ def test_parallel_loading_gives_the_same_knowledge_base_and_problems(toy_root: P
     with pytest.raises(ValidationFailed) as caught:
         load(Project(toy_root), workers=2)
     assert [(p.line, p.field) for p in caught.value.problems] == [(4, "year")]
+
+
+def test_parallel_loading_in_a_fresh_process(toy_root: Path) -> None:
+    """Workers send back records of a generated class: the parent must have made that class before it unpickles
+    them (a new process that loads in parallel first failed with 'Can't get attribute Record_...')."""
+    import subprocess
+    import sys
+
+    code = ("import kb.loader as l; from pathlib import Path; from kb.project import Project; l.PARALLEL_FROM = 1; "
+            f"print(len(l.load(Project(Path({str(toy_root)!r})), workers=2)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == str(len(list((toy_root / "papers").glob("*.yaml"))))
