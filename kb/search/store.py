@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kb.taxonomy import Taxonomy
 
 KIND = "search-index"
-FORMAT = 4
+FORMAT = 5
 
 
 @dataclass
