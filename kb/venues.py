@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Kind = Literal["conference", "workshop", "journal"]
@@ -67,6 +68,7 @@ def series_of(text: str) -> str:
     return plain or text.strip()
 
 
+@lru_cache(maxsize=4096)
 def parse(text: str) -> Venue:
     series = series_of(text)
     words = set(re.findall(r"[A-Za-z][A-Za-z-]*", series))

@@ -51,6 +51,7 @@ class Generated:
     written: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     search_sizes: dict[str, int] = field(default_factory=dict)
+    peaks: dict[str, int] = field(default_factory=dict)  # the process's peak resident MiB after each step
     notes: list[str] = field(default_factory=list)
 
 
@@ -64,6 +65,7 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
         nonlocal clock
         now = time.perf_counter()
         out.timings[name] = round(now - clock, 3)
+        out.peaks[name] = _peak_mib()
         clock = now
 
     site_settings = settings.read(project.root)
@@ -151,6 +153,14 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     return out
 
 
+def _peak_mib() -> int:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+
 class _PageWriter:
     """Record pages written to `.site-src/.pages/` as they are made (only when their content changed)."""
 
@@ -164,7 +174,7 @@ class _PageWriter:
     def put(self, page: shell.Page) -> None:
         self.depths.add(shell.depth(page.doc))
         self.count += 1
-        self.put_file(shell.page_file(page.doc), page.to_json())
+        self.put_file(shell.page_file(page.doc), page.to_bytes())
 
     def put_file(self, name: str, data: bytes) -> None:
         path = self.docs / name

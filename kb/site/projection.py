@@ -28,6 +28,7 @@ FORMAT = 1
 UPDATE_AT_MOST = 0.05  # share of the papers that may be placed by their neighbours instead of projecting again
 NEIGHBOURS = 5
 PERPLEXITY = 30.0
+LANDMARKS = 1500  # above this many papers, t-SNE places a spread sample and the rest join their nearest
 
 
 def _hash(vector: np.ndarray) -> str:
@@ -73,8 +74,23 @@ def positions(inputs: Inputs, index: SearchIndex) -> dict[str, tuple[float, floa
 
 
 def project(vectors: np.ndarray) -> np.ndarray:
-    """t-SNE of the vectors, scaled into the unit square (deterministic: fixed seed, PCA start)."""
+    """t-SNE of the vectors, scaled into the unit square (deterministic: fixed seed, PCA start). Past
+    `LANDMARKS` papers (t-SNE took 26 s for 5,000 here), t-SNE lays out an evenly spaced sample of them and
+    every other paper is placed among its nearest landmarks, as a changed paper is."""
     n = len(vectors)
+    if n > LANDMARKS:
+        landmarks = np.linspace(0, n - 1, LANDMARKS).round().astype(int)
+        placed = project(vectors[landmarks])
+        points = np.zeros((n, 2))
+        points[landmarks] = placed
+        rest = np.setdiff1d(np.arange(n), landmarks)
+        similarity = vectors[rest] @ vectors[landmarks].T
+        nearest = np.argsort(-similarity, axis=1)[:, :NEIGHBOURS]
+        weights = np.clip(np.take_along_axis(similarity, nearest, axis=1), 1e-3, None)
+        points[rest] = (placed[nearest] * weights[:, :, None]).sum(axis=1) / weights.sum(axis=1, keepdims=True)
+        # A small fixed scatter, so papers placed among the same landmarks do not sit on one point.
+        points[rest] += np.random.default_rng(0).normal(scale=0.004, size=(len(rest), 2))
+        return np.clip(points, 0.0, 1.0)
     if n < 4:
         return np.array([[0.5 + 0.3 * np.cos(2 * np.pi * i / max(n, 1)), 0.5 + 0.3 * np.sin(2 * np.pi * i / max(n, 1))] for i in range(n)])
     from sklearn.decomposition import PCA

@@ -8,7 +8,7 @@ raw HTML already (`markdown_safety`), so nothing is lost by skipping Markdown; t
 header, search box, footer, palette and scripts byte for byte, and relative links work because a page and its
 shell sit at the same depth.
 
-How: `generate` writes each page as JSON under `.site-src/.pages/` (mkdocs ignores dot folders) and the
+How: `generate` writes each page (a line of JSON, then its body) under `.site-src/.pages/` (mkdocs ignores dot folders) and the
 shells as ordinary Markdown pages under `_shell/`; the mkdocs hook in site/theme/hooks.py calls
 `on_post_build`, which fills the shells into the built site, removes them, and writes the sitemap of every
 page. Generated pages that mkdocs does render (areas, indexes, the map: they are in the nav) keep their heavy
@@ -23,7 +23,7 @@ import html
 import json
 import re
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -47,8 +47,15 @@ class Page:
     body: str  # HTML, record text already escaped
     head: str = ""  # extra tags for <head>: citation_* meta tags
 
-    def to_json(self) -> bytes:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode()
+    def to_bytes(self) -> bytes:
+        """One line of JSON with everything but the body, then the body as it is (no escaping to pay for)."""
+        meta = {"doc": self.doc, "title": self.title, "description": self.description, "head": self.head}
+        return (json.dumps(meta, ensure_ascii=False) + "\n" + self.body).encode()
+
+    @classmethod
+    def from_bytes(cls, data: str) -> Page:
+        line, _, body = data.partition("\n")
+        return cls(body=body, **json.loads(line))
 
 
 def insert_marker() -> str:
@@ -62,7 +69,7 @@ def insert_file(doc: str) -> str:
 
 def page_file(doc: str) -> str:
     """Where `generate` writes a page, relative to the docs folder."""
-    return f"{PAGES}/{doc.removesuffix('.md')}.json"
+    return f"{PAGES}/{doc.removesuffix('.md')}.page"
 
 
 def depth(doc: str) -> int:
@@ -94,8 +101,8 @@ def on_post_build(config: Any) -> None:
     written: list[str] = []
     folder = docs / PAGES
     if folder.is_dir():
-        for path in sorted(folder.rglob("*.json")):
-            page = Page(**json.loads(path.read_text(encoding="utf-8")))
+        for path in sorted(folder.rglob("*.page")):
+            page = Page.from_bytes(path.read_text(encoding="utf-8"))
             address = doc_url(page.doc)
             shell = shells.get(address.count("/"))
             if shell is None:

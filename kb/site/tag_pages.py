@@ -8,6 +8,7 @@ link to a model's page filtered to one method family); author pages list their p
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 from kb.facets import Names
 from kb.records import Record
@@ -23,7 +24,8 @@ VENUES_INDEX = "venues.md"
 COVERAGE = "coverage.md"
 # The coverage matrix crosses these two facets of the registry (rows, columns); without either, no matrix.
 COVERAGE_FACETS = ("method_family", "model")
-COVERAGE_MIN_PAPERS = 2  # a model needs this many papers to get a column (the rest are listed under the matrix)
+COVERAGE_MIN_PAPERS = 2  # past COVERAGE_ALL_UNTIL models, one needs this many papers for a column (the rest are listed)
+COVERAGE_ALL_UNTIL = 40
 
 
 def _newest_first(records: list[Record]) -> list[Record]:
@@ -91,12 +93,15 @@ def author_page(ctx: SiteContext, name: str) -> Page:
     return Page(doc, name, summary(f"{name}: {_count(len(records))} in the knowledge base of MLLM explainability research."), "".join(parts))
 
 
-def pages(ctx: SiteContext) -> list[Page]:
-    """Every tag page: facet values that some paper has, venue series, authors."""
-    out = [facet_value_page(ctx, key, value) for (key, value) in ctx.by_value]
-    out += [venue_page(ctx, series) for series in ctx.by_venue]
-    out += [author_page(ctx, name) for name in ctx.by_author]
-    return out
+def pages(ctx: SiteContext) -> Iterator[Page]:
+    """Every tag page, one at a time (the caller writes each away): facet values that some paper has, venue
+    series, authors."""
+    for key, value in ctx.by_value:
+        yield facet_value_page(ctx, key, value)
+    for series in ctx.by_venue:
+        yield venue_page(ctx, series)
+    for name in ctx.by_author:
+        yield author_page(ctx, name)
 
 
 # -- index pages (mkdocs pages, in the nav) ----------------------------------------------------------------
@@ -166,7 +171,8 @@ def coverage_page(ctx: SiteContext) -> str:
             for model in record.values(column_key):
                 counts[(method, model)] += 1
     per_model = Counter(m for r in ctx.kb for m in r.values(column_key))
-    columns = [m for m in columns_facet.values() if per_model[m] >= COVERAGE_MIN_PAPERS]
+    least = 1 if len(per_model) <= COVERAGE_ALL_UNTIL else COVERAGE_MIN_PAPERS
+    columns = [m for m in columns_facet.values() if per_model[m] >= least]
     columns.sort(key=lambda m: -per_model[m])
     rows = [f for f in rows_facet.values() if (row_key, f) in ctx.by_value]
     header = "".join(f'<th scope="col" class="kb-cov-model"><a href="{ctx.href(doc, ctx.tag_doc(column_key, m))}"><span>{safe.text(columns_facet.name(m))}</span></a></th>' for m in columns)
@@ -181,12 +187,12 @@ def coverage_page(ctx: SiteContext) -> str:
             else:
                 cells.append(f'<td class="kb-cov-empty" title="{safe.attr(rows_facet.name(method))} × {safe.attr(columns_facet.name(model))}: no paper yet"></td>')
         body.append(f'<tr><th scope="row"><a href="{ctx.href(doc, ctx.tag_doc(row_key, method))}">{safe.text(rows_facet.name(method))}</a></th>{"".join(cells)}</tr>')
-    rare = [m for m in columns_facet.values() if 0 < per_model[m] < COVERAGE_MIN_PAPERS]
+    rare = [m for m in columns_facet.values() if 0 < per_model[m] < least]
     rare_list = ", ".join(f'<a href="{ctx.href(doc, ctx.tag_doc(column_key, m))}">{safe.text(columns_facet.name(m))}</a>' for m in rare)
     empty = sum(1 for method in rows for model in columns if not counts[(method, model)])
     return (head + "# Method × model coverage\n\n"
             f"<p>Rows: {safe.text(rows_facet.label.lower())} ({len(rows)}); columns: {safe.text(columns_facet.label.lower())} with at least "
-            f"{COVERAGE_MIN_PAPERS} papers ({len(columns)}), most studied first. A number counts the papers that apply the method to the model "
+            f"{least} paper{'s' if least > 1 else ''} ({len(columns)}), most studied first. A number counts the papers that apply the method to the model "
             f"and opens the model's papers filtered to the method; {empty} of {len(rows) * len(columns)} cells are empty: nobody has published that combination here yet.</p>"
             + ctx.insert(doc, f'<div class="kb-coverage-wrap"><table class="kb-coverage"><thead><tr><th scope="col">{safe.text(rows_facet.label)} ↓ · {safe.text(columns_facet.label)} →</th>{header}</tr></thead>'
                          f'<tbody>{"".join(body)}</tbody></table></div>')
