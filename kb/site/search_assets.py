@@ -1,23 +1,26 @@
 """The files the browser search downloads on first use, so that it ranks like `kb search`'s hybrid.
 
 Everything is taken from the search index (`kb.search.store`, with its pruned static model) and the ranker
-(`kb.search.ranking`); nothing here encodes text. What the browser gets (`assets/kb/search/`):
+(`kb.search.ranking`); nothing here encodes text. The browser fetches four files at once (`assets/kb/search/`):
+`meta.json`, `words.txt`, `papers.json` and `model.bin`, the binary parts laid end to end at 4-byte aligned
+offsets that `meta.json` lists (`parts`): four requests fit the browser's six connections, so a throttled
+network pays its latency once. What they hold:
 
-- `tokens.bin` / `tokens.scale`: the static model's token rows and `dense.i8` / `dense.scale`: the documents'
+- `tokens` / `token_scale`: the static model's token rows and `dense` / `dense_scale`: the documents'
   sentence-transformer vectors, both projected onto one shared basis of `DIMS` directions (the top
   right-singular vectors of the document and expansion-term vectors, not centred). A query vector is a sum
   of token rows, so projecting the rows projects the query; the fusion rescales every signal to its best
   document, so norms never matter. Token rows are quantised to `TOKEN_BITS` bits with one float32 scale a
-  row, document vectors to int8; `terms.f32`: the expansion terms' projected vectors;
-- `vocab.txt`: the pruned WordPiece vocabulary, one token a line, in id order (`kb.search.static`);
-- `postings.bin`: the BM25 postings of `kb.search.lexical.Lexical` as unsigned LEB128 varints: for each term
-  (in the order of `terms.txt`) its document frequency, then for each posting `gap << 2 | min(count - 1, 3)`
+  row, document vectors to int8; `terms`: the expansion terms' projected vectors (float32);
+- `words.txt`, three sections separated by a line holding a form feed: the pruned WordPiece vocabulary, one
+  token a line, in id order (`kb.search.static`); the sorted BM25 terms (stems); and for every word of the
+  indexed texts whose Snowball stem differs from it, `word cut added` (the stem is the word less its last
+  `cut` characters, plus `added`), so the browser's Porter2 stemmer, which disagrees with PyStemmer's on a
+  few words such as "added" or "internal", is only consulted for words the knowledge base never uses;
+- `postings`: the BM25 postings of `kb.search.lexical.Lexical` as unsigned LEB128 varints: for each term
+  (in the order of the terms) its document frequency, then for each posting `gap << 2 | min(count - 1, 3)`
   (the gap from the previous document number, ascending) followed by `count - 4` when the count is 4 or more;
   the browser sums each document's counts for its length;
-- `terms.txt`: the sorted BM25 terms (stems), one a line; `stems.txt`: for every word of the indexed texts
-  whose Snowball stem differs from it, `word cut added` (the stem is the word less its last `cut` characters,
-  plus `added`), so the browser's Porter2 stemmer, which disagrees with PyStemmer's on a few words such as
-  "added" or "internal", is only consulted for words the knowledge base never uses;
 - `meta.json`: settings (tokeniser, fusion weights, expansion, exact-match kinds and floors, BM25 constants,
   stop words), the areas and facets for filters;
 - `papers.json`: per paper what the results, filters and exact matches need (id, title, year, authors as
@@ -46,8 +49,9 @@ if TYPE_CHECKING:
 
 DIMS = 96
 TOKEN_BITS = 4
-FORMAT = 3
+FORMAT = 4
 ENCODER_WIDTH = 384
+SECTION = "\n\f\n"
 
 
 @dataclass
@@ -178,18 +182,27 @@ def build(index: SearchIndex, kb: KnowledgeBase, url_of: dict[str, str]) -> Sear
         "areas": [[a, taxonomy.path_name(a), [area_at[p] for p in taxonomy.ancestors(a)]] for a in areas],
         "facets": [{"key": f.key, "label": f.label, "values": {v: f.name(v) for v in f.values()}} for f in facets],
     }
+    binary = {
+        "tokens": pack_nibbles(token_values) if TOKEN_BITS == 4 else token_values.tobytes(),
+        "token_scale": token_scale.tobytes(),
+        "dense": dense_values.tobytes(),
+        "dense_scale": dense_scale.tobytes(),
+        "terms": terms.tobytes(),
+        "postings": varints(stream),
+    }
+    model = bytearray()
+    parts = {}
+    for name, data in binary.items():
+        model.extend(b"\0" * (-len(model) % 4))  # typed arrays over the buffer need aligned offsets
+        parts[name] = [len(model), len(data)]
+        model.extend(data)
+    meta["parts"] = parts
+    stems = _stem_lines(_stems([d.text for d in documents] + list(names), lexical))
     files = {
         "meta.json": _json(meta),
-        "vocab.txt": "\n".join(vocab).encode(),
+        "words.txt": SECTION.join("\n".join(lines) for lines in (vocab, term_list, stems)).encode(),
         "papers.json": _json({"authors": list(authors), "papers": papers}),
-        "tokens.bin": pack_nibbles(token_values) if TOKEN_BITS == 4 else token_values.tobytes(),
-        "tokens.scale": token_scale.tobytes(),
-        "dense.i8": dense_values.tobytes(),
-        "dense.scale": dense_scale.tobytes(),
-        "terms.f32": terms.tobytes(),
-        "postings.bin": varints(stream),
-        "terms.txt": "\n".join(term_list).encode(),
-        "stems.txt": "\n".join(_stem_lines(_stems([d.text for d in documents] + list(names), lexical))).encode(),
+        "model.bin": bytes(model),
     }
     return SearchAssets(files)
 

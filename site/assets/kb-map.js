@@ -16,9 +16,11 @@
 
   function applyView() {
     svg.setAttribute("viewBox", view.x + " " + view.y + " " + view.w + " " + view.w);
-    // Dots and labels keep their size on screen whatever the zoom.
-    svg.style.setProperty("--kb-map-scale", String(view.w / SIZE));
+    // Map units per screen pixel: dots and labels keep their size on screen whatever the zoom and the window.
+    var box = svg.getBoundingClientRect(), side = Math.min(box.width, box.height) || SIZE;  // the viewBox fits the shorter side
+    svg.style.setProperty("--kb-map-scale", String(view.w / side));
   }
+  window.addEventListener("resize", applyView);
   function zoom(factor, cx, cy) {
     var w = Math.max(60, Math.min(SIZE, view.w * factor));
     if (cx === undefined) { cx = view.x + view.w / 2; cy = view.y + view.w / 2; }
@@ -28,8 +30,9 @@
     applyView();
   }
   function point(event) {
-    var box = svg.getBoundingClientRect();
-    return { x: view.x + (event.clientX - box.left) / box.width * view.w, y: view.y + (event.clientY - box.top) / box.height * view.w };
+    var box = svg.getBoundingClientRect(), side = Math.min(box.width, box.height);
+    var left = box.left + (box.width - side) / 2, top = box.top + (box.height - side) / 2;
+    return { x: view.x + (event.clientX - left) / side * view.w, y: view.y + (event.clientY - top) / side * view.w };
   }
   function update() {
     var words = (find && find.value || "").toLowerCase().split(/\s+/).filter(Boolean);
@@ -45,7 +48,8 @@
     var filtering = words.length > 0 || !!wanted;
     if (filtering) lit.slice(0, MAX_LABELS).forEach(function (a) {
       var c = a.querySelector("circle"), text = document.createElementNS(NS, "text");
-      text.setAttribute("x", String(Number(c.getAttribute("cx")) + 9));
+      var scale = Number(svg.style.getPropertyValue("--kb-map-scale")) || 1;
+      text.setAttribute("x", String(Number(c.getAttribute("cx")) + 8 * scale));
       text.setAttribute("y", String(Number(c.getAttribute("cy")) + 4));
       var title = a.querySelector("title").textContent;
       text.textContent = title.length > 48 ? title.slice(0, 46) + "…" : title;
@@ -74,10 +78,10 @@
   window.addEventListener("pointerup", function () { drag = null; });
   svg.addEventListener("pointermove", function (event) {
     if (drag) {
-      var box = svg.getBoundingClientRect(), dx = event.clientX - drag.x, dy = event.clientY - drag.y;
+      var box = svg.getBoundingClientRect(), side = Math.min(box.width, box.height), dx = event.clientX - drag.x, dy = event.clientY - drag.y;
       if (Math.abs(dx) + Math.abs(dy) > 4) moved = true;
-      view.x = drag.vx - dx / box.width * view.w;
-      view.y = drag.vy - dy / box.height * view.w;
+      view.x = drag.vx - dx / side * view.w;
+      view.y = drag.vy - dy / side * view.w;
       applyView();
     }
     var target = event.target.closest && event.target.closest(".kb-map-dots a");

@@ -268,8 +268,8 @@
     });
   }
   function lines(text) { return text ? text.split("\n") : []; }
-  function decodePostings(buffer, termCount, n) {
-    var bytes = new Uint8Array(buffer), at = 0;
+  function decodePostings(bytes, termCount, n) {
+    var at = 0;
     function next() { var value = 0, shift = 0, b; do { b = bytes[at++]; value += (b & 127) * Math.pow(2, shift); shift += 7; } while (b & 128); return value; }
     var offsets = new Uint32Array(termCount + 1), docs = [], counts = [];
     for (var t = 0; t < termCount; t++) {
@@ -290,13 +290,15 @@
     if (loading) return loading;
     var started = performance.now();
     say("Loading the paper search…", "loading");
-    loading = Promise.all([get("meta.json", "json"), get("vocab.txt", "text"), get("papers.json", "json"), get("tokens.bin"), get("tokens.scale"),
-      get("dense.i8"), get("dense.scale"), get("terms.f32"), get("postings.bin"), get("terms.txt", "text"), get("stems.txt", "text"), stemmerScript()]).then(function (p) {
+    // Four files in one round of requests (the browser opens six connections): see kb/site/search_assets.py.
+    loading = Promise.all([get("meta.json", "json"), get("words.txt", "text"), get("papers.json", "json"), get("model.bin"), stemmerScript()]).then(function (p) {
       var meta = p[0], vocab = new Map(), termIndex = new Map(), stems = new Map();
-      lines(p[1]).forEach(function (t, i) { vocab.set(t, i); });
-      var termList = lines(p[9]);
+      var sections = p[1].split("\n\f\n"), buffer = p[3];
+      function part(name, Type) { var at = meta.parts[name]; return new Type(buffer, at[0], at[1] / Type.BYTES_PER_ELEMENT); }
+      lines(sections[0]).forEach(function (t, i) { vocab.set(t, i); });
+      var termList = lines(sections[1]);
       termList.forEach(function (t, i) { termIndex.set(t, i); });
-      lines(p[10]).forEach(function (line) {
+      lines(sections[2]).forEach(function (line) {
         var parts = line.split(" "), word = parts[0];
         stems.set(word, word.slice(0, word.length - Number(parts[1])) + (parts[2] || ""));
       });
@@ -311,14 +313,14 @@
         prepareNames(paper);
         return paper;
       });
-      var postings = decodePostings(p[8], termList.length, papers.length);
+      var postings = decodePostings(part("postings", Uint8Array), termList.length, papers.length);
       var total = 0;
       postings.lengths.forEach(function (x) { total += x; });
       var average = papers.length ? total / papers.length : 0, bm = meta.bm25;
       var norm = Array.from(postings.lengths, function (x) { return average ? bm.k1 * (1 - bm.b + bm.b * (x / average)) : bm.k1; });
       state = { meta: meta, vocab: vocab, unk: meta.unk_id, papers: papers, dims: meta.dims,
-        tokens: new Uint8Array(p[3]), tokenScale: new Float32Array(p[4]), dense: new Int8Array(p[5]), denseScale: new Float32Array(p[6]),
-        terms: new Float32Array(p[7]), offsets: postings.offsets, postDocs: postings.docs, postCounts: postings.counts, norm: norm,
+        tokens: part("tokens", Uint8Array), tokenScale: part("token_scale", Float32Array), dense: part("dense", Int8Array),
+        denseScale: part("dense_scale", Float32Array), terms: part("terms", Float32Array), offsets: postings.offsets, postDocs: postings.docs, postCounts: postings.counts, norm: norm,
         termIndex: termIndex, stems: stems, stop: new Set(bm.stop_words) };
       state.loadMs = performance.now() - started;
       buildFilters();
@@ -439,8 +441,14 @@
   }
   function showPanel(open) { if (panel) panel.hidden = !open; }
 
-  var timer = null;
-  function schedule() { clearTimeout(timer); timer = setTimeout(run, 100); }
+  // At most one search every THROTTLE ms while typing, and one at the end: results follow the typing (a
+  // debounce would show nothing until the typing pauses).
+  var THROTTLE = 120, timer = null, last = 0;
+  function schedule() {
+    if (timer) return;
+    var wait = Math.max(0, last + THROTTLE - performance.now());
+    timer = setTimeout(function () { timer = null; last = performance.now(); run(); }, wait);
+  }
   input.addEventListener("focus", function () { load(); if (list.childElementCount) showPanel(true); });
   input.addEventListener("input", function () { load().then(schedule); });
   input.addEventListener("keydown", function (event) {
