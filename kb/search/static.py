@@ -45,7 +45,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -128,7 +128,7 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
     tokenizer_data["post_processor"] = None
     full = Tokenizer.from_str(json.dumps(tokenizer_data, ensure_ascii=False))
     frequency = np.zeros(len(base), dtype=np.float64)
-    for encoding in full.encode_batch(list(documents), add_special_tokens=False):
+    for encoding in _encodings(full, documents):
         frequency[np.unique(np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64))] += 1
     weights = np.log((len(documents) + 1) / (frequency + 1)) + IDF_FLOOR
     kept = _kept_tokens(tokenizer_data["model"]["vocab"], frequency)
@@ -155,6 +155,15 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
         "config.json": json.dumps(config, indent=2).encode(),
     }
     return StaticEncoder(tokenizer, matrix), files
+
+
+BATCH = 512  # texts tokenised at once: an Encoding keeps tokens, offsets and masks, ~50 KiB for a record's text
+
+
+def _encodings(tokenizer: Tokenizer, texts: Sequence[str]) -> Iterator[Any]:
+    """Encodings of the texts in order, a batch at a time, so memory does not grow with the corpus."""
+    for start in range(0, len(texts), BATCH):
+        yield from tokenizer.encode_batch(list(texts[start:start + BATCH]), add_special_tokens=False)
 
 
 def _kept_tokens(vocab: dict[str, int], frequency: np.ndarray) -> np.ndarray:
@@ -194,7 +203,7 @@ class StaticEncoder:
 
         out = np.zeros((len(texts), self.embeddings.shape[1]), dtype=np.float32)
         unknown = self.tokenizer.token_to_id("[UNK]")
-        for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+        for row, encoding in enumerate(_encodings(self.tokenizer, texts)):
             ids = [i for i in encoding.ids if i != unknown][:MAX_TOKENS]
             if ids:
                 out[row] = self.embeddings[ids].sum(axis=0)

@@ -99,8 +99,8 @@ class SiteContext:
         return insert_marker()
 
     @cached_property
-    def rows(self) -> dict[tuple[str, str], str]:
-        """Table rows already rendered, by (paper id, climb to the root): pages at one depth share them."""
+    def rows(self) -> dict[tuple[str, ...], str]:
+        """Rendered fragments (table rows, links) by (kind, paper id, climb to the root): pages at one depth share them."""
         return {}
 
     def methods_of(self, paper_id: str) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from kb.records import Record
 from kb.site import markdown_safety as safe
-from kb.site.context import SiteContext, paper_doc
+from kb.site.context import SiteContext, paper_doc, root_prefix
 
 WIDTH, HEIGHT = 900, 440
 RX, RY = 175, 165
@@ -120,9 +120,15 @@ def section(ctx: SiteContext, doc: str, record: Record) -> str:
 
 
 def _link(ctx: SiteContext, doc: str, paper_id: str) -> str:
-    other = ctx.kb.records[paper_id]
-    return (f'<a href="{ctx.href(doc, paper_doc(paper_id))}" data-paper-id="{safe.attr(paper_id)}">{safe.text(other.title)}</a>'
-            f' <span class="kb-year">({other.year})</span>')
+    """A link to a paper with its year; the same for every page at one depth, so made once."""
+    key = ("link", paper_id, root_prefix(doc))
+    cached = ctx.rows.get(key)
+    if cached is None:
+        other = ctx.kb.records[paper_id]
+        cached = (f'<a href="{ctx.href(doc, paper_doc(paper_id))}" data-paper-id="{safe.attr(paper_id)}">{safe.text(other.title)}</a>'
+                  f' <span class="kb-year">({other.year})</span>')
+        ctx.rows[key] = cached
+    return cached
 
 
 def _lineage(ctx: SiteContext, doc: str, record: Record) -> str:

@@ -73,12 +73,6 @@ def render(ctx: SiteContext, record: Record) -> Page:
     return Page(doc, record.title, description, "\n".join(p for p in parts if p), _head(ctx, record, description))
 
 
-def paper_link(ctx: SiteContext, from_doc: str, paper_id: str) -> str:
-    record = ctx.kb.records[paper_id]
-    return (f'<a href="{ctx.href(from_doc, paper_doc(paper_id))}" data-paper-id="{safe.attr(paper_id)}">{safe.text(record.title)}</a>'
-            f' <span class="kb-year">({record.year})</span>')
-
-
 def _implementation(ctx: SiteContext, doc: str, record: Record) -> str:
     methods = ctx.methods_of(record.id)
     if not (record.implementation or methods):

@@ -5,7 +5,7 @@ A rebuild reuses the map when the vectors are the same. When only a few papers c
 (`UPDATE_AT_MOST` of them), they are placed among their `NEIGHBOURS` nearest unchanged papers (the mean of
 their positions, weighted by similarity), removed papers leave, and the rest stay put, so a one-record edit
 costs milliseconds and the map a reader knows does not jump; past that it is projected again.
-The caller runs it on one thread (`kb.site.generate`): with two cores shared, more made it several times slower.
+It runs in a child process, on one thread: with two cores shared, more threads made it several times slower.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ FORMAT = 1
 UPDATE_AT_MOST = 0.05  # share of the papers that may be placed by their neighbours instead of projecting again
 NEIGHBOURS = 5
 PERPLEXITY = 30.0
-LANDMARKS = 1500  # above this many papers, t-SNE places a spread sample and the rest join their nearest
+LANDMARKS = 1000  # above this many papers, t-SNE places a spread sample and the rest join their nearest
 
 
 def _hash(vector: np.ndarray) -> str:
@@ -65,12 +65,22 @@ def positions(inputs: Inputs, index: SearchIndex) -> dict[str, tuple[float, floa
             weights = np.clip(similarity[nearest], 1e-3, None)
             points[i] = (points[[kept[j] for j in nearest]] * weights[:, None]).sum(axis=0) / weights.sum()
     else:
-        points = project(vectors)
+        points = _in_child(vectors)
     out = {pid: (round(float(x), 5), round(float(y), 5)) for pid, (x, y) in zip(ids, points, strict=True)}
     rows = [[pid, h, *out[pid]] for pid, h in zip(ids, hashes, strict=True)]
     buffer = io.BytesIO(json.dumps(rows, separators=(",", ":")).encode())
     artefacts.write_artefact(folder, KIND, key, inputs.stamp, {"positions.json": buffer.getvalue()})
     return out
+
+
+def _in_child(vectors: np.ndarray) -> np.ndarray:
+    """`project` in a fresh interpreter: scikit-learn and t-SNE's working memory (~130 MiB for 5,000 papers) stay
+    out of the build process, whose peak is what a large knowledge base runs into."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(project, vectors).result()
 
 
 def project(vectors: np.ndarray) -> np.ndarray:
@@ -95,7 +105,9 @@ def project(vectors: np.ndarray) -> np.ndarray:
         return np.array([[0.5 + 0.3 * np.cos(2 * np.pi * i / max(n, 1)), 0.5 + 0.3 * np.sin(2 * np.pi * i / max(n, 1))] for i in range(n)])
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(1)  # in the child process: with two cores shared, more threads made t-SNE several times slower
     reduced = PCA(min(30, n - 1, vectors.shape[1]), random_state=0).fit_transform(vectors)
     perplexity = min(PERPLEXITY, (n - 1) / 3)
     points = TSNE(2, perplexity=perplexity, init="pca", learning_rate="auto", max_iter=500 if n <= 2000 else 300,

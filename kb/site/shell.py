@@ -154,14 +154,13 @@ def _squeeze(text: str) -> str:
 
 def fill(shell: tuple[str, str], page: Page, site_url: str) -> str:
     text, shell_canonical = shell
-    title = html.escape(page.title, quote=True)
-    out = text.replace(BODY, page.body).replace(HEAD, page.head)
-    out = out.replace(TITLE, title).replace(DESCRIPTION, html.escape(page.description, quote=True))
+    out = text.replace(HEAD, page.head).replace(TITLE, html.escape(page.title, quote=True))
+    out = out.replace(DESCRIPTION, html.escape(page.description, quote=True))
     if site_url:
         out = out.replace(f'href="{shell_canonical}"', f'href="{html.escape(site_url + doc_url(page.doc), quote=True)}"')
-    if SHELLS + "/" in out.replace(page.body, ""):
+    if SHELLS + "/" in out:
         raise RuntimeError(f"{page.doc}: the shell's own address is still in the page")
-    return out
+    return out.replace(BODY, page.body)
 
 
 _LOC = re.compile(r"<loc>(.*?)</loc>")

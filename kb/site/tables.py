@@ -58,7 +58,7 @@ def papers_table(ctx: SiteContext, doc: str, records: list[Record]) -> str:
     rows = []
     prefix = root_prefix(doc)
     for r in records:
-        cached = ctx.rows.get((r.id, prefix))
+        cached = ctx.rows.get(("row", r.id, prefix))
         if cached is not None:
             rows.append(cached)
             continue
@@ -77,7 +77,7 @@ def papers_table(ctx: SiteContext, doc: str, records: list[Record]) -> str:
             names = " ".join(f.name(v) for v in values).casefold()
             cells.append(f'<td data-label="{safe.attr(f.label)}" data-sort="{safe.attr(names)}">{"".join(chip(ctx, doc, f.key, v, labelled=False) for v in values)}</td>')
         row = f'<tr data-year="{r.year}" data-title="{safe.attr(r.title.casefold())}" {data}>{"".join(cells)}</tr>'
-        ctx.rows[(r.id, prefix)] = row
+        ctx.rows[("row", r.id, prefix)] = row
         rows.append(row)
     table = (f'<div class="kb-table-wrap"><table class="kb-papers"><thead><tr>{cells_head}</tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table></div>')
@@ -105,13 +105,18 @@ def by_year(ctx: SiteContext, doc: str, records: list[Record]) -> str:
     for r in records:
         groups[r.year].append(r)
     out = []
+    prefix = root_prefix(doc)
     for year in sorted(groups, reverse=True):
         items = []
         for r in sorted(groups[year], key=lambda r: r.title.casefold()):
-            venue = venue_html(ctx, doc, r)
-            code = code_html(r)
-            extra = "".join(f' <span class="kb-list-meta">{part}</span>' for part in (venue, code) if part)
-            items.append(f'<li><a href="{ctx.href(doc, paper_doc(r.id))}" data-paper-id="{safe.attr(r.id)}">{safe.text(r.title)}</a>'
-                         f'<span class="kb-list-authors">{authors_html(ctx, doc, r)}</span>{extra}</li>')
+            item = ctx.rows.get(("item", r.id, prefix))
+            if item is None:
+                venue = venue_html(ctx, doc, r)
+                code = code_html(r)
+                extra = "".join(f' <span class="kb-list-meta">{part}</span>' for part in (venue, code) if part)
+                item = (f'<li><a href="{ctx.href(doc, paper_doc(r.id))}" data-paper-id="{safe.attr(r.id)}">{safe.text(r.title)}</a>'
+                        f'<span class="kb-list-authors">{authors_html(ctx, doc, r)}</span>{extra}</li>')
+                ctx.rows[("item", r.id, prefix)] = item
+            items.append(item)
         out.append(f'<h2 id="y{year}">{year} <span class="kb-count">{len(groups[year])}</span></h2><ul class="kb-paper-list">{"".join(items)}</ul>')
     return "".join(out)
