@@ -346,7 +346,9 @@ class Names:
 
 
 def _hint(value: str, choices: object) -> str:
-    from kb.facets import did_you_mean  # pydantic is not needed on the happy path of a cold query
+    from kb.facets import (
+        did_you_mean,  # pydantic is not needed on the happy path of a cold query
+    )
 
     return did_you_mean(value, choices)  # type: ignore[arg-type]
 

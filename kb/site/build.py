@@ -113,7 +113,7 @@ def _config_file(project: Project) -> Path:
 def _overrides(project: Project, kb: KnowledgeBase, site_dir: Path | None) -> dict[str, Any]:
     import yaml
 
-    raw = yaml.load(_config_file(project).read_text(encoding="utf-8"), Loader=_IgnoreTags)  # noqa: S506 - tag-ignoring SafeLoader subclass
+    raw = yaml.load(_config_file(project).read_text(encoding="utf-8"), Loader=_IgnoreTags)
     nav = raw.get("nav") if isinstance(raw, dict) else None
     overrides: dict[str, Any] = {"docs_dir": str(project.root / DOCS_DIR)}
     if site_dir is not None:

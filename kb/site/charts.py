@@ -44,8 +44,8 @@ def stacked(labels: Sequence[str], series: Sequence[Series], *, title: str, x_ti
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(labels))
     bar = slot * 0.7
-    parts = [f'<svg class="kb-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{chart_id}-title" '
-             f'preserveAspectRatio="xMidYMid meet"><title id="{chart_id}-title">{safe.text(title)}</title>']
+    parts = [(f'<svg class="kb-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{chart_id}-title" '
+              f'preserveAspectRatio="xMidYMid meet"><title id="{chart_id}-title">{safe.text(title)}</title>')]
     for tick in ticks:
         y = TOP + plot_h - plot_h * tick / top
         parts.append(f'<line class="kb-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -33,7 +33,7 @@ def method_doc(name: str) -> str:
     return f"methods/{name}.md"
 
 
-@lru_cache(maxsize=None)
+@cache
 def doc_url(doc: str) -> str:
     """The site-relative address of a Markdown page under directory URLs: papers/x.md -> papers/x/.
     (Plain string work, cached: pages of thousands of papers ask for hundreds of thousands of links.)"""
@@ -45,7 +45,7 @@ def doc_url(doc: str) -> str:
     return str(path.with_suffix("")) + "/"
 
 
-@lru_cache(maxsize=None)
+@cache
 def root_prefix(doc: str) -> str:
     """'../' repeated to climb from a page's address back to the site root."""
     return "../" * doc_url(doc).count("/")

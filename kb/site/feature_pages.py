@@ -13,8 +13,8 @@ from kb.export import FORMATS
 from kb.identifier import is_arxiv
 from kb.site import charts
 from kb.site import markdown_safety as safe
-from kb.taxonomy import Taxonomy
 from kb.site.context import SiteContext, method_doc, paper_doc
+from kb.taxonomy import Taxonomy
 
 SEARCH_WIDGET = """<div class="kb-search-page">
 <p class="kb-search-hint">Type in the search box at the top of the page: a question in your own words, a title, an acronym,

@@ -15,13 +15,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb import atomic
+from kb import atomic, statistics
 from kb import export as exporting
 from kb import graph as kb_graph
-from kb import statistics
 from kb.knowledge_base import KnowledgeBase
 from kb.project import Project
-from kb.site import area_pages, feature_pages, map_page, paper_page, settings, shell, tag_pages
+from kb.site import (
+    area_pages,
+    feature_pages,
+    map_page,
+    paper_page,
+    settings,
+    shell,
+    tag_pages,
+)
 from kb.site.context import SiteContext, area_doc, doc_url, method_doc, paper_doc
 
 DOCS_DIR = ".site-src"
@@ -86,14 +93,12 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     url_of = {r.id: doc_url(paper_doc(r.id)) for r in kb}
     pages = _PageWriter(docs)
 
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
     from kb.artefacts import Inputs
     from kb.search.related import related_all
     from kb.search.store import ensure_index
-    from kb.site import search_assets
-
-    from threadpoolctl import threadpool_limits
-
-    from kb.site import projection
+    from kb.site import projection, search_assets
 
     index = ensure_index(Inputs(project, kb), progress=True)
     lap("search index")

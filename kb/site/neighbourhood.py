@@ -57,10 +57,10 @@ def neighbours(ctx: SiteContext, record: Record) -> list[_Node]:
         add(other.id, "built-on-by", relation_name.get(edge.relation, edge.relation))
     for cited in record.cites:
         add(cited, "cites")
-    for other in ctx.cited_by.get(record.id, []):
-        add(other.id, "cited-by")
-    for other, _ in ctx.related.get(record.id, []):
-        add(other, "nearest")
+    for citing in ctx.cited_by.get(record.id, []):
+        add(citing.id, "cited-by")
+    for near, _ in ctx.related.get(record.id, []):
+        add(near, "nearest")
     order = list(KINDS)
     ranked = sorted(nodes.values(), key=lambda n: min(order.index(k) for k in n.kinds))
     return ranked[:MAX_NODES]
@@ -69,10 +69,10 @@ def neighbours(ctx: SiteContext, record: Record) -> list[_Node]:
 def diagram(ctx: SiteContext, doc: str, record: Record, nodes: list[_Node]) -> str:
     cx, cy = WIDTH / 2, HEIGHT / 2
     taxonomy = ctx.kb.taxonomy
-    parts = [f'<svg class="kb-neighbourhood" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="kb-nb-title">'
-             f'<title id="kb-nb-title">Neighbourhood of {safe.text(record.title)}</title>'
-             '<defs><marker id="kb-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-             '<path d="M0,0 L10,5 L0,10 z" class="kb-arrow"/></marker></defs>']
+    parts = [(f'<svg class="kb-neighbourhood" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="kb-nb-title">'
+              f'<title id="kb-nb-title">Neighbourhood of {safe.text(record.title)}</title>'
+              '<defs><marker id="kb-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+              '<path d="M0,0 L10,5 L0,10 z" class="kb-arrow"/></marker></defs>')]
     placed = []
     for i, node in enumerate(nodes):
         angle = -math.pi / 2 + 2 * math.pi * i / max(1, len(nodes))

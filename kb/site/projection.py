@@ -103,9 +103,9 @@ def project(vectors: np.ndarray) -> np.ndarray:
         return np.clip(points, 0.0, 1.0)
     if n < 4:
         return np.array([[0.5 + 0.3 * np.cos(2 * np.pi * i / max(n, 1)), 0.5 + 0.3 * np.sin(2 * np.pi * i / max(n, 1))] for i in range(n)])
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-    from threadpoolctl import threadpool_limits
+    from sklearn.decomposition import PCA  # type: ignore[import-untyped]
+    from sklearn.manifold import TSNE  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     threadpool_limits(1)  # in the child process: with two cores shared, more threads made t-SNE several times slower
     reduced = PCA(min(30, n - 1, vectors.shape[1]), random_state=0).fit_transform(vectors)

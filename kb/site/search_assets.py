@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -161,7 +161,7 @@ def build(index: SearchIndex, kb: KnowledgeBase, url_of: dict[str, str]) -> Sear
         if url_of[r.id] != f"papers/{file_stem(r.id)}/":
             entry.append(url_of[r.id])
         papers.append(entry)
-    meta = {
+    meta: dict[str, Any] = {
         "format": FORMAT,
         "papers": len(documents),
         "dims": int(projection.shape[0]),

@@ -51,7 +51,7 @@ def read(root: Path) -> Settings:
 
     Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
     Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-    data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader)
     if not isinstance(data, dict):
         return Settings()
     site_url = str(data.get("site_url") or "")

@@ -66,8 +66,8 @@ def papers_table(ctx: SiteContext, doc: str, records: list[Record]) -> str:
         venue = ctx.venue_of.get(r.id)
         cells = [
             f'<td data-label="Year" data-sort="{r.year}">{r.year}</td>',
-            f'<td data-label="Title" data-sort="{safe.attr(r.title.casefold())}" class="kb-title-cell">'
-            f'<a href="{ctx.href(doc, paper_doc(r.id))}" data-paper-id="{safe.attr(r.id)}">{safe.text(r.title)}</a></td>',
+            (f'<td data-label="Title" data-sort="{safe.attr(r.title.casefold())}" class="kb-title-cell">'
+             f'<a href="{ctx.href(doc, paper_doc(r.id))}" data-paper-id="{safe.attr(r.id)}">{safe.text(r.title)}</a></td>'),
             f'<td data-label="Authors" data-sort="{safe.attr((r.authors[0].split()[-1] if r.authors else "").casefold())}">{authors_html(ctx, doc, r)}</td>',
             f'<td data-label="Venue" data-sort="{safe.attr((venue.series if venue else "").casefold())}">{venue_html(ctx, doc, r)}</td>',
             f'<td data-label="Code" data-sort="{1 if r.links.code else 0}">{code_html(r)}</td>',

@@ -113,9 +113,9 @@ def _front(title: str, description: str) -> str:
 
 def tags_index(ctx: SiteContext) -> str:
     doc = TAGS_INDEX
-    parts = ["# Tags\n\n<p>Every value of every facet, with its number of papers. "
-             f'See also <a href="{ctx.href(doc, AUTHORS_INDEX)}">authors</a>, <a href="{ctx.href(doc, VENUES_INDEX)}">venues</a> '
-             f'and the <a href="{ctx.href(doc, COVERAGE)}">method × model coverage</a>.</p>']
+    parts = [("# Tags\n\n<p>Every value of every facet, with its number of papers. "
+              f'See also <a href="{ctx.href(doc, AUTHORS_INDEX)}">authors</a>, <a href="{ctx.href(doc, VENUES_INDEX)}">venues</a> '
+              f'and the <a href="{ctx.href(doc, COVERAGE)}">method × model coverage</a>.</p>')]
     heavy = []
     for facet in ctx.kb.taxonomy.registry:
         items = [f'<li><a href="{ctx.href(doc, ctx.tag_doc(facet.key, v))}">{safe.text(facet.name(v))}</a> <span class="kb-count">{len(ctx.by_value[(facet.key, v)])}</span></li>'
