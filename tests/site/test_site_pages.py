@@ -110,3 +110,19 @@ def test_curators_note_is_shown_apart_and_labelled_as_ours(toy_root: Path) -> No
     assert page.index("<h2>Findings</h2>") < page.index("kb-curators-note")
     plain = paper_page.render(ctx, load(Project(REPO / "tests" / "data" / "toykb")).records["2311.16922"]).body
     assert "kb-curators-note" not in plain
+
+
+def test_the_projects_implementation_links_to_its_source_through_repo_url(toy_root: Path) -> None:
+    from kb.site.settings import Settings
+
+    path = toy_root / "papers" / "2311.16922.yaml"
+    path.write_text(path.read_text() + "implementation: kb.xai.decoding:VisualContrastiveDecoding\n")
+    ctx = toy_context(toy_root)
+    ctx.settings = Settings("KB", "https://example.org/kb/", "https://github.com/example/kb")
+    page = paper_page.render(ctx, ctx.kb.records["2311.16922"])
+    assert '<a class="kb-source-link" href="https://github.com/example/kb/blob/main/kb/xai/decoding.py"' in page.body
+    assert 'href="https://github.com/example/kb/edit/main/papers/2311.16922.yaml"' in page.body
+    assert '<meta name="citation_conference_title" content="CVPR 2024">' in page.head
+    ctx.settings = Settings()  # no repository configured: no repository links, nothing broken
+    bare = paper_page.render(ctx, ctx.kb.records["2311.16922"]).body
+    assert "kb-source-link" not in bare and "Edit this record" not in bare
