@@ -2,4 +2,5 @@
 
 from kb.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned worker process imports this module again, and must not run the command
+    main()

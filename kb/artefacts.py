@@ -73,6 +73,11 @@ class Artefacts:
         return self.build / "site"
 
     @property
+    def map(self) -> Path:
+        """The 2-D map of the papers (a projection of their sentence-transformer vectors)."""
+        return self.build / "map"
+
+    @property
     def site_source(self) -> Path:
         """The generated mkdocs source folder."""
         return self.project.root / ".site-src"

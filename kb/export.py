@@ -1,6 +1,9 @@
 """The knowledge base as citation files: BibTeX, CSL-JSON and JSON Lines.
 
 `kb export` and the site's download links produce the same bytes (records sorted by id, stable keys).
+A record with a venue that `kb.venues` recognises is an `@inproceedings` (booktitle = the venue as written)
+or an `@article` (journal = the journal's name), in CSL-JSON a `paper-conference` or an `article-journal`;
+every other record is an arXiv preprint (`@misc` with its eprint, CSL `article` published by arXiv).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from kb import venues
 from kb.knowledge_base import KnowledgeBase
 from kb.records import Record
 
@@ -56,12 +60,30 @@ def citation_key(record: Record) -> str:
     return f"{surname or 'anon'}{record.year}{words[0] if words else ''}"
 
 
+def citation_year(record: Record) -> int:
+    """The year a citation carries: the venue's ("ICCV 2017") for a published paper, else the year of posting."""
+    venue = venues.parse(record.venue) if record.venue else None
+    return venue.year if venue is not None and venue.kind is not None and venue.year else record.year
+
+
+def bibtex_type(record: Record) -> str:
+    venue = venues.parse(record.venue) if record.venue else None
+    if venue is None or venue.kind is None:
+        return "misc"
+    return "article" if venue.kind == "journal" else "inproceedings"
+
+
 def bibtex_entry(record: Record, key: str | None = None) -> str:
     fields: list[tuple[str, str]] = [("title", "{" + _bib(record.title) + "}")]
     if record.authors:
         fields.append(("author", " and ".join(_bib(a) for a in record.authors)))
-    fields.append(("year", str(record.year)))
-    if record.venue:
+    kind = bibtex_type(record)
+    if kind == "inproceedings":
+        fields.append(("booktitle", _bib(record.venue or "")))
+    elif kind == "article":
+        fields.append(("journal", _bib(venues.parse(record.venue or "").journal or "")))
+    fields.append(("year", str(citation_year(record))))
+    if record.venue and kind == "misc":
         fields.append(("note", _bib(record.venue)))
     if record.arxiv_id:
         fields += [("eprint", record.arxiv_id), ("archiveprefix", "arXiv")]
@@ -71,7 +93,7 @@ def bibtex_entry(record: Record, key: str | None = None) -> str:
     if url:
         fields.append(("url", _bib(url)))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@misc{{{key or citation_key(record)},\n{body}\n}}\n"
+    return f"@{kind}{{{key or citation_key(record)},\n{body}\n}}\n"
 
 
 def _bib(value: str) -> str:
@@ -86,15 +108,23 @@ def _ascii_word(word: str) -> str:
 # -- CSL-JSON ------------------------------------------------------------------------------------
 
 
+CSL_TYPES = {"misc": "article", "inproceedings": "paper-conference", "article": "article-journal"}
+
+
 def csl_item(record: Record) -> dict[str, object]:
-    item: dict[str, object] = {"id": record.id, "type": "article", "title": record.title}
+    kind = bibtex_type(record)
+    item: dict[str, object] = {"id": record.id, "type": CSL_TYPES[kind], "title": record.title}
     if record.authors:
         item["author"] = [_csl_name(a) for a in record.authors]
     date = [record.published.year, record.published.month, record.published.day] if record.published else [record.year]
-    item["issued"] = {"date-parts": [date]}
-    if record.venue:
+    item["issued"] = {"date-parts": [date if kind == "misc" or citation_year(record) == record.year else [citation_year(record)]]}
+    if kind == "inproceedings":
         item["container-title"] = record.venue
-    if record.arxiv_id:
+    elif kind == "article":
+        item["container-title"] = venues.parse(record.venue or "").journal
+    elif record.venue:
+        item["note"] = record.venue
+    if record.arxiv_id and kind == "misc":  # a preprint: citeproc shows "arXiv" and the id
         item["publisher"] = "arXiv"
         item["number"] = record.arxiv_id
     if record.links.doi:

@@ -19,7 +19,7 @@ from kb.cli.facet_options import FacetCommand, facet_values
 @click.option("--year", "years", help="A year or a range: 2024, 2023..2025, 2024.. or ..2023.")
 @click.option("--ranker", type=click.Choice(["hybrid", "bm25", "static", "dense"]), default="hybrid", show_default=True,
               help="hybrid is the shipped ranker; the others are the baselines it is measured against.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {id, title, year, score, areas}.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {id, title, year, score, areas, match}.")
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None, years: str | None, ranker: str,
            as_json: bool, **facets: str | None) -> None:
@@ -32,13 +32,14 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None,
     filters = Filters(area=area, years=years_option(years) if years else None, facets=facet_values(facets))
     hits = Searcher.open(Inputs(project_of(ctx)), progress=True).search(" ".join(query), k, filters, ranker)
     if as_json:
-        click.echo(json.dumps([{"id": h.id, "title": h.title, "year": h.year, "score": h.score, "areas": list(h.areas)} for h in hits], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([{"id": h.id, "title": h.title, "year": h.year, "score": h.score, "areas": list(h.areas), "match": h.match} for h in hits], ensure_ascii=False, indent=2))
         return
     if not hits:
-        click.echo("no paper matches", err=True)
+        click.echo("no good match: no paper names these words or holds enough of them; try other words", err=True)
         return
     for rank, hit in enumerate(hits, 1):
-        click.echo(f"{rank:3}. {hit.score:.3f}  {hit.id}  {hit.title} ({hit.year})")
+        exact = f"  [{hit.match}]" if hit.match else ""
+        click.echo(f"{rank:3}. {hit.score:.3f}  {hit.id}  {hit.title} ({hit.year}){exact}")
 
 
 @app.command()

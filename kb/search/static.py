@@ -21,6 +21,13 @@ How a text becomes a vector (Python here and JavaScript on the site must do exac
 5. compare by dot product (= cosine). The vectors live in the transformer's own output space, so a
    query vector can be compared with the real sentence-transformer vectors of the documents too.
 
+The vocabulary is pruned to the tokens the documents use, the `FREQUENT_TOKENS` most frequent English
+word pieces (the WordPiece vocabulary lists them by frequency from `FIRST_WORD` on: the words of likely
+queries that no paper uses) and the five special tokens: about a quarter of the 30,522 tokens, so the
+browser downloads a quarter of the rows. A document tokenises exactly as with the full vocabulary (every
+piece it uses is kept, and a longer piece it did not use was never there); a query word built from
+pieces that were dropped becomes [UNK] and adds nothing, in Python and in the browser alike.
+
 How the rows are made: `distil` runs every vocabulary token alone through the real transformer as
 `[CLS] token [SEP]` and mean-pools its output as sentence-transformers does (cached in
 the `search_base` artefact; needs torch once, ~45 s on 2 cores). `weigh` multiplies each row by
@@ -38,7 +45,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -54,6 +61,9 @@ if TYPE_CHECKING:
 MAX_TOKENS = 512
 IDF_FLOOR = 0.1
 FORMAT = 4
+FREQUENT_TOKENS = 2000
+FIRST_WORD = "the"  # the WordPiece vocabulary's most frequent word; the frequency-ordered words start here
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 KIND = "static-base"
 FILES = ("model.safetensors", "tokenizer.json", "config.json")
 _SPECIAL = re.compile(r"^\[(PAD|UNK|CLS|SEP|MASK|unused\d+)\]$")
@@ -116,13 +126,16 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
     tokenizer_data["truncation"] = None
     tokenizer_data["padding"] = None
     tokenizer_data["post_processor"] = None
-    tokenizer_bytes = json.dumps(tokenizer_data, ensure_ascii=False).encode()
-    tokenizer = Tokenizer.from_str(tokenizer_bytes.decode())
+    full = Tokenizer.from_str(json.dumps(tokenizer_data, ensure_ascii=False))
     frequency = np.zeros(len(base), dtype=np.float64)
-    for encoding in tokenizer.encode_batch(list(documents), add_special_tokens=False):
+    for encoding in _encodings(full, documents):
         frequency[np.unique(np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64))] += 1
     weights = np.log((len(documents) + 1) / (frequency + 1)) + IDF_FLOOR
-    matrix = (base * weights[:, None]).astype(np.float32)
+    kept = _kept_tokens(tokenizer_data["model"]["vocab"], frequency)
+    _prune(tokenizer_data, kept)
+    tokenizer_bytes = json.dumps(tokenizer_data, ensure_ascii=False).encode()
+    tokenizer = Tokenizer.from_str(tokenizer_bytes.decode())
+    matrix = (base[kept] * weights[kept, None]).astype(np.float32)
     config = {
         "model_type": "model2vec",
         "architectures": ["StaticModel"],
@@ -132,6 +145,7 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
         "seq_length": MAX_TOKENS,
         "normalize": True,
         "pooling": "mean of the rows of the token ids (no special tokens added), then L2 normalisation",
+        "vocabulary": f"{len(kept)} of {len(base)} tokens: those the documents use, the {FREQUENT_TOKENS} most frequent words, the special tokens",
         "weighting": f"row = transformer output of the token alone x (ln((N+1)/(df+1)) + {IDF_FLOOR}), N={len(documents)} documents",
         "kb_source": source_hash(),
     }
@@ -141,6 +155,35 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
         "config.json": json.dumps(config, indent=2).encode(),
     }
     return StaticEncoder(tokenizer, matrix), files
+
+
+BATCH = 512  # texts tokenised at once: an Encoding keeps tokens, offsets and masks, ~50 KiB for a record's text
+
+
+def _encodings(tokenizer: Tokenizer, texts: Sequence[str]) -> Iterator[Any]:
+    """Encodings of the texts in order, a batch at a time, so memory does not grow with the corpus."""
+    for start in range(0, len(texts), BATCH):
+        yield from tokenizer.encode_batch(list(texts[start:start + BATCH]), add_special_tokens=False)
+
+
+def _kept_tokens(vocab: dict[str, int], frequency: np.ndarray) -> np.ndarray:
+    """Old ids of the tokens kept (in their old order): used by a document, frequent, or special."""
+    import numpy as np
+
+    first = vocab[FIRST_WORD]
+    keep = frequency > 0
+    keep[first:first + FREQUENT_TOKENS] = True
+    keep[[vocab[t] for t in SPECIAL_TOKENS if t in vocab]] = True
+    return np.flatnonzero(keep)
+
+
+def _prune(tokenizer_data: dict[str, Any], kept: np.ndarray) -> None:
+    """Keep only the `kept` tokens in tokenizer.json, renumbered in their old order (special tokens too)."""
+    old = tokenizer_data["model"]["vocab"]
+    by_id = {i: t for t, i in old.items()}
+    new = {by_id[int(i)]: n for n, i in enumerate(kept)}
+    tokenizer_data["model"]["vocab"] = new
+    tokenizer_data["added_tokens"] = [{**t, "id": new[t["content"]]} for t in tokenizer_data.get("added_tokens", []) if t["content"] in new]
 
 
 @dataclass(frozen=True)
@@ -160,7 +203,7 @@ class StaticEncoder:
 
         out = np.zeros((len(texts), self.embeddings.shape[1]), dtype=np.float32)
         unknown = self.tokenizer.token_to_id("[UNK]")
-        for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+        for row, encoding in enumerate(_encodings(self.tokenizer, texts)):
             ids = [i for i in encoding.ids if i != unknown][:MAX_TOKENS]
             if ids:
                 out[row] = self.embeddings[ids].sum(axis=0)

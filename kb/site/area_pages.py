@@ -1,15 +1,14 @@
 """The taxonomy on the site: the home page's clickable framework diagram and one page per area
-(what it covers, its sub-areas, and its papers in a table sortable by year and filterable by facet)."""
+(what it covers, its sub-areas, and its papers in the table of `kb.site.tables`)."""
 
 from __future__ import annotations
 
-from kb.records import Record
 from kb.site import markdown_safety as safe
-from kb.site.context import SiteContext, area_doc, paper_doc
+from kb.site import tables
+from kb.site.context import SiteContext, area_doc
+from kb.site.descriptions import summary
 
 HOME = "index.md"
-# Facets shown as columns of an area's paper table (every facet is a filter above it).
-TABLE_FACETS = ("contribution", "granularity", "modality")
 AREAS_INDEX = "areas/index.md"
 
 
@@ -67,33 +66,10 @@ def area_page(ctx: SiteContext, area_id: str) -> str:
     records = sorted(kb.in_area(area_id), key=lambda r: (-r.year, r.title.casefold()))
     parts.append(f"<h2>Papers ({len(records)})</h2>")
     if records:
-        parts.append(_filters(ctx, records))
-        rows = []
-        shown = [taxonomy.facet(key) for key in TABLE_FACETS if key in taxonomy.registry]
-        for r in records:
-            data = " ".join(f'data-{safe.attr(f.key)}="{safe.attr(" ".join(r.values(f.key)))}"' for f in taxonomy.registry)
-            cells = "".join(f"<td>{safe.text(', '.join(f.name(v) for v in r.values(f.key)))}</td>" for f in shown)
-            rows.append(
-                f'<tr data-year="{r.year}" {data}><td>{r.year}</td>'
-                f'<td><a href="{ctx.href(doc, paper_doc(r.id))}" data-paper-id="{safe.attr(r.id)}">{safe.text(r.title)}</a></td>{cells}</tr>'
-            )
-        labels = "".join(f"<th>{safe.text(f.label)}</th>" for f in shown)
-        head = f'<thead><tr><th><button type="button" class="kb-sort" data-sort="year" aria-label="Sort by year">Year ↕</button></th><th>Title</th>{labels}</tr></thead>'
-        parts.append(f'<table class="kb-papers">{head}<tbody>{"".join(rows)}</tbody></table>')
-        parts.append('<p class="kb-shown" aria-live="polite"></p>')
+        parts.append(ctx.insert(doc, tables.papers_table(ctx, doc, records)))
     else:
         parts.append("<p><em>No papers in this area yet — <a href=\"" + ctx.href(doc, "contributing.md") + "\">contribute one</a>.</em></p>")
     parts.append("</div>")
-    head = f"---\ntitle: {safe.front_matter_title(area.name)}\n---\n\n"
+    description = summary(f"{area.name}: {area.description} {len(records)} papers.")
+    head = f"---\ntitle: {safe.front_matter_title(area.name)}\ndescription: {safe.front_matter_title(description)}\nhide: [navigation, toc]\n---\n\n"
     return head + "\n".join(parts) + "\n"
-
-
-def _filters(ctx: SiteContext, records: list[Record]) -> str:
-    """One select per facet, offering the values the area's papers have (in vocabulary order)."""
-    selects = []
-    for facet in ctx.kb.taxonomy.registry:
-        used = {v for r in records for v in r.values(facet.key)}
-        options = "".join(f'<option value="{safe.attr(v)}">{safe.text(facet.name(v))}</option>' for v in facet.values() if v in used)
-        selects.append(f'<label>{safe.text(facet.label)} <select class="kb-filter" data-facet="{safe.attr(facet.key)}">'
-                       f'<option value="">any</option>{options}</select></label>')
-    return '<div class="kb-filters">' + " ".join(selects) + "</div>"

@@ -145,7 +145,8 @@ def serve(project: Project, *, address: str = "127.0.0.1:8000", xai: bool = True
 
     threading.Thread(target=watch, daemon=True).start()
     try:
-        overrides = _overrides(project, kb, site_dir=None)
+        # Preview at the server's root whatever path mkdocs.yml's site_url has (mkdocs serve mounts the site there).
+        overrides = {**_overrides(project, kb, site_dir=None), "site_url": ""}
         mkdocs_serve.serve(config_file=str(_config_file(project)), livereload=True, dev_addr=address, **overrides)
     finally:
         stop.set()

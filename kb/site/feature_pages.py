@@ -11,18 +11,18 @@ from typing import Any
 
 from kb.export import FORMATS
 from kb.identifier import is_arxiv
+from kb.site import charts
 from kb.site import markdown_safety as safe
-from kb.taxonomy import Taxonomy
 from kb.site.context import SiteContext, method_doc, paper_doc
+from kb.taxonomy import Taxonomy
 
-SEARCH_WIDGET = """<div class="kb-search-app">
-<label for="kb-search" class="kb-search-label">Describe what you are looking for</label>
-<input id="kb-search" type="search" autocomplete="off" placeholder="e.g. which image tokens can be dropped without hurting answers" aria-describedby="kb-search-status">
+SEARCH_WIDGET = """<div class="kb-search-page">
+<p class="kb-search-hint">Type in the search box at the top of the page: a question in your own words, a title, an acronym,
+an author or an arXiv id. The query and the filters below stay in the address, so a search can be shared.</p>
+<p id="kb-search-status" class="kb-search-status" aria-live="polite"></p>
 <div class="kb-filters kb-search-filters"></div>
-<p id="kb-search-status" class="kb-shown" aria-live="polite">Loading the search model…</p>
 <ol id="kb-search-results" class="kb-search-results"></ol>
 </div>
-<script src="../assets/kb-search.js"></script>
 """
 
 
@@ -48,58 +48,47 @@ def graph_page(ctx: SiteContext) -> str:
     )
 
 
-def statistics_figures(ctx: SiteContext) -> dict[str, Any]:
-    """Plotly figures as JSON-able dicts: papers per year, stacked by perspective, granularity and modality."""
-    import plotly.graph_objects as go
-
+def statistics_charts(ctx: SiteContext) -> dict[str, str]:
+    """Papers per year, stacked by perspective, granularity and modality, as SVG (`kb.site.charts`)."""
     kb = ctx.kb
     taxonomy = kb.taxonomy
-    years = sorted({r.year for r in kb})
-    figures: dict[str, Any] = {}
-    series: dict[str, tuple[str, dict[str, str], Any]] = {
-        "perspective": ("Papers per year by perspective", {a: taxonomy.areas[a].name for a in taxonomy.roots()}, lambda r: {taxonomy.perspective(a) for a in r.taxonomy}),
-        "granularity": ("Papers per year by granularity", _names(taxonomy, "granularity"), lambda r: set(r.values("granularity"))),
-        "modality": ("Papers per year by modality", _names(taxonomy, "modality"), lambda r: set(r.values("modality"))),
+    years = list(range(min(r.year for r in kb), max(r.year for r in kb) + 1)) if len(kb) else []
+    groups: dict[str, tuple[str, list[tuple[str, str, str]], Any]] = {
+        "perspective": ("Papers per year by perspective", [(a, taxonomy.areas[a].name, f"kb-p-{a}") for a in taxonomy.roots()],
+                        lambda r: {taxonomy.perspective(a) for a in r.taxonomy}),
     }
-    for key, (title, names, terms_of) in series.items():
+    for key in ("granularity", "modality"):
+        if key in taxonomy.registry:
+            facet = taxonomy.facet(key)
+            groups[key] = (f"Papers per year by {facet.label.lower()}", [(v, facet.name(v), f"kb-c-{i % 8}") for i, v in enumerate(facet.values())],
+                           lambda r, key=key: set(r.values(key)))
+    out = {}
+    for key, (title, terms, terms_of) in groups.items():
         counts: Counter[tuple[int, str]] = Counter((r.year, term) for r in kb for term in terms_of(r))
-        fig = go.Figure()
-        for term, name in names.items():
-            values = [counts.get((y, term), 0) for y in years]
-            if any(values):
-                fig.add_trace(go.Bar(name=name, x=[str(y) for y in years], y=values))
-        fig.update_layout(title=title, barmode="stack", xaxis_title="year", yaxis_title="papers", margin={"t": 50, "l": 50, "r": 10, "b": 40}, height=380, legend={"orientation": "h"})
-        figures[key] = fig.to_plotly_json()
-    return figures
+        series = [charts.Series(name, css, [counts.get((y, term), 0) for y in years]) for term, name, css in terms]
+        out[key] = charts.stacked([str(y) for y in years], [s for s in series if any(s.values)], title=title, x_title="year",
+                                  chart_id=f"kb-chart-{key}")
+    return out
 
 
 def statistics_page(ctx: SiteContext, counts: dict[str, dict[str, int]]) -> str:
-    import plotly.io
-
-    figures = statistics_figures(ctx)
-    blocks = []
-    for key, fig in figures.items():
-        payload = plotly.io.to_json(fig, validate=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        blocks.append(f'<div class="kb-plot" id="kb-plot-{key}"></div><script type="application/json" data-plot="kb-plot-{key}">{payload}</script>')
+    figures = statistics_charts(ctx)
     taxonomy = ctx.kb.taxonomy
     names = {
         "area": ("Area", {a: taxonomy.path_name(a) for a in taxonomy.areas}),
         "year": ("Year", {y: y for y in counts.get("year", {})}),
         **{f.key: (f.label, _names(taxonomy, f.key)) for f in taxonomy.registry},
     }
-    # Beside each plot, the counts it shows (kb.statistics.compute, the same numbers as `kb stats`).
-    plots = {"perspective": "year", "granularity": "granularity", "modality": "modality"}
-    sections = []
-    for key, block in zip(figures, blocks, strict=True):
-        table = _count_table(plots[key], names[plots[key]], counts)
-        sections.append(f'<div class="kb-stat-row"><div>{block}</div>{table}</div>')
+    # Beside each chart, the counts it shows (kb.statistics.compute, the same numbers as `kb stats`).
+    tables_of = {"perspective": "year", "granularity": "granularity", "modality": "modality"}
+    sections = [f'<div class="kb-stat-row"><div>{figure}</div>{_count_table(tables_of[key], names[tables_of[key]], counts)}</div>'
+                for key, figure in figures.items()]
     return (
-        "---\ntitle: Statistics\n---\n\n# Statistics\n\n"
+        "---\ntitle: Statistics\ndescription: \"Papers of the knowledge base per year, perspective, area, granularity, modality and contribution.\"\n---\n\n# Statistics\n\n"
         f"{counts['papers']['total']} papers in the knowledge base. A paper counts once in every area, granularity and "
         "modality it is labelled with, and in every area above those.\n\n"
         + "\n".join(sections)
-        + '\n\n<script src="../assets/vendor/plotly/plotly.min.js"></script>\n\n'
-        + "<h2>Papers per area</h2>" + _count_table("area", names["area"], counts) + "\n\n"
+        + "\n\n<h2>Papers per area</h2>" + _count_table("area", names["area"], counts) + "\n\n"
         + "<h2>Papers per contribution</h2>" + _count_table("contribution", names["contribution"], counts) + "\n"
     )
 

@@ -1,50 +1,58 @@
-"""One page per paper: facts, summary, findings, areas, BibTeX, lineage, citations, related papers.
+"""One page per paper: facts with links to the abstract, PDF and code, the tags it carries (each a link to its
+page), summary, findings, its neighbourhood (lineage, citations, nearest papers), a citation to copy, and the
+repository links to edit the record or report a problem. The <head> carries Highwire `citation_*` tags, so
+Zotero and Google Scholar import the paper in one click, and an Open Graph card.
 
-Every record-derived string goes through `markdown_safety`; the body is one raw HTML block, so
-nothing a contributor writes is parsed as Markdown or HTML.
+Every record-derived string goes through `markdown_safety`; the page is filled into the theme's shell
+(`kb.site.shell`), never parsed as Markdown.
 """
 
 from __future__ import annotations
 
-from kb.export import bibtex_entry
+import html
+
+from kb import export
+from kb.identifier import file_stem
 from kb.records import Record
 from kb.site import markdown_safety as safe
-from kb.site.context import SiteContext, area_doc, method_doc, paper_doc
+from kb.site import neighbourhood, tables
+from kb.site.context import SiteContext, area_doc, doc_url, method_doc, paper_doc
+from kb.site.descriptions import summary
+from kb.site.shell import Page
 
 
-def render(ctx: SiteContext, record: Record) -> str:
+def render(ctx: SiteContext, record: Record) -> Page:
     doc = paper_doc(record.id)
-    kb = ctx.kb
-    taxonomy = kb.taxonomy
-    parts: list[str] = []
+    taxonomy = ctx.kb.taxonomy
+    parts: list[str] = [f'<div class="kb-paper" data-paper-id="{safe.attr(record.id)}">']
     parts.append(f'<h1 class="kb-paper-title">{safe.text(record.title)}</h1>')
     if record.aliases:
         parts.append('<p class="kb-aliases">Also titled: ' + "; ".join(f"<em>{safe.text(a)}</em>" for a in record.aliases) + "</p>")
-    facts = [f"<dt>Authors</dt><dd>{safe.text(', '.join(record.authors)) if record.authors else '<em>unknown</em>'}</dd>"]
+    facts = [f"<dt>Authors</dt><dd class=\"kb-authors\">{tables.authors_html(ctx, doc, record, limit=None) if record.authors else '<em>unknown</em>'}</dd>"]
     when = record.published.isoformat() if record.published else str(record.year)
-    facts.append(f"<dt>Year</dt><dd>{safe.text(when)}</dd>")
+    facts.append(f"<dt>Posted</dt><dd>{safe.text(when)}</dd>")
     if record.venue:
-        facts.append(f"<dt>Venue</dt><dd>{safe.text(record.venue)}</dd>")
+        facts.append(f"<dt>Venue</dt><dd>{tables.venue_html(ctx, doc, record)}</dd>")
     links = []
-    if record.arxiv_url:
-        links.append(safe.link(record.arxiv_url, f"arXiv:{record.arxiv_id}"))
+    if record.arxiv_id:
+        links.append(safe.link(f"https://arxiv.org/abs/{record.arxiv_id}", f"Abstract (arXiv:{record.arxiv_id})"))
+        links.append(safe.link(f"https://arxiv.org/pdf/{record.arxiv_id}", "PDF"))
     if record.links.doi:
         links.append(safe.link(safe.doi_url(record.links.doi), f"DOI {record.links.doi}"))
     if record.links.code:
-        links.append(safe.link(record.links.code, "code"))
+        links.append('<span class="kb-code-link">' + safe.link(record.links.code, "Official code") + "</span>")
     if record.links.project:
-        links.append(safe.link(record.links.project, "project page"))
+        links.append(safe.link(record.links.project, "Project page"))
     if links:
-        facts.append("<dt>Links</dt><dd>" + " · ".join(links) + "</dd>")
+        facts.append("<dt>Links</dt><dd class=\"kb-links\">" + " · ".join(links) + "</dd>")
     for facet in taxonomy.registry:
-        if not facet.many and record.values(facet.key):
-            facts.append(f"<dt>{safe.text(facet.label)}</dt><dd>{safe.text(facet.name(record.values(facet.key)[0]))}</dd>")
+        values = record.values(facet.key)
+        if values:
+            facts.append(f"<dt>{safe.text(facet.label)}</dt><dd>{''.join(tables.chip(ctx, doc, facet.key, v) for v in values)}</dd>")
     parts.append('<dl class="kb-facts">' + "".join(facts) + "</dl>")
-
-    chips = [f'<a class="kb-chip kb-chip-area kb-p-{safe.attr(taxonomy.perspective(a))}" href="{ctx.href(doc, area_doc(a))}" data-area="{safe.attr(a)}">{safe.text(taxonomy.path_name(a))}</a>' for a in record.taxonomy]
-    facet_chips = [f'<span class="kb-chip kb-chip-{safe.attr(facet.key)}" data-facet="{safe.attr(facet.key)}" title="{safe.attr(facet.label)}">{safe.text(facet.name(value))}</span>'
-                   for facet in taxonomy.registry if facet.many for value in record.values(facet.key)]
-    parts.append('<div class="kb-chips">' + "".join(chips + facet_chips) + "</div>")
+    chips = [f'<a class="kb-chip kb-chip-area kb-p-{safe.attr(taxonomy.perspective(a))}" href="{ctx.href(doc, area_doc(a))}" '
+             f'data-area="{safe.attr(a)}">{safe.text(taxonomy.path_name(a))}</a>' for a in record.taxonomy]
+    parts.append('<div class="kb-chips" aria-label="Areas">' + "".join(chips) + "</div>")
 
     parts.append("<h2>Summary</h2>")
     parts.append("".join(f"<p>{safe.text(p)}</p>" for p in record.summary.split("\n\n") if p.strip()))
@@ -54,65 +62,82 @@ def render(ctx: SiteContext, record: Record) -> str:
         parts.append('<aside class="kb-curators-note" aria-label="Curators\' note"><h2>Curators\' note</h2>'
                      f"<p>{safe.text(record.curators_note)}</p>"
                      '<p class="kb-note-label">Our reading of why this paper matters, not a claim of the paper.</p></aside>')
-
-    methods = ctx.methods_of(record.id)
-    if record.implementation or methods:
-        parts.append("<h2>Reference implementation</h2>")
-        if methods:
-            items = [f'<li><a href="{ctx.href(doc, method_doc(name))}">{safe.text(getattr(ctx.methods[name], "title", name))}</a></li>' for name in methods]
-            parts.append('<ul class="kb-methods">' + "".join(items) + "</ul>")
-        if record.implementation:
-            parts.append(f'<p>Runnable in this project as <code>{safe.text(record.implementation)}</code>.</p>')
-
-    parts.append(_lineage(ctx, doc, record))
-    parts.append(_citations(ctx, doc, record))
-    parts.append(_related(ctx, doc, record))
-
-    parts.append('<h2>BibTeX</h2><div class="kb-bibtex">'
-                 '<button type="button" class="md-button kb-copy" data-copy="kb-bibtex-text" title="Copy BibTeX">Copy</button>'
-                 f'<pre><code id="kb-bibtex-text">{safe.text(bibtex_entry(record))}</code></pre></div>')
+    parts.append(_implementation(ctx, doc, record))
+    parts.append(neighbourhood.section(ctx, doc, record))
+    parts.append(_cite(record))
+    parts.append(_actions(ctx, record))
     if record.sources:
         parts.append('<h2>Sources</h2><ul class="kb-sources">' + "".join(f"<li>{safe.link(s, s)}</li>" for s in record.sources) + "</ul>")
-    head = f"---\ntitle: {safe.front_matter_title(record.title)}\nhide: [navigation]\n---\n\n"
-    return head + f'<div class="kb-paper" data-paper-id="{safe.attr(record.id)}">\n' + "\n".join(parts) + "\n</div>\n"
+    parts.append("</div>")
+    description = summary(record.summary)
+    return Page(doc, record.title, description, "\n".join(p for p in parts if p), _head(ctx, record, description))
 
 
-def paper_link(ctx: SiteContext, from_doc: str, paper_id: str) -> str:
-    record = ctx.kb.records[paper_id]
-    return f'<a href="{ctx.href(from_doc, paper_doc(paper_id))}" data-paper-id="{safe.attr(paper_id)}">{safe.text(record.title)}</a> <span class="kb-year">({record.year})</span>'
-
-
-def _lineage(ctx: SiteContext, doc: str, record: Record) -> str:
-    kb = ctx.kb
-    relation_name = {k: t.name for k, t in kb.taxonomy.relations.items()}
-    on = []
-    for edge in record.builds_on:
-        if edge.id not in kb.records:
-            continue
-        note = f' <span class="kb-note">— {safe.text(edge.note)}</span>' if edge.note else ""
-        on.append(f'<li><span class="kb-relation">{safe.text(relation_name.get(edge.relation, edge.relation))}</span> {paper_link(ctx, doc, edge.id)}{note}</li>')
-    by = []
-    for other in sorted(kb.built_on_by(record.id), key=lambda r: (-r.year, r.id)):
-        edge = next(e for e in other.builds_on if e.id == record.id)
-        by.append(f'<li>{paper_link(ctx, doc, other.id)} <span class="kb-relation">{safe.text(relation_name.get(edge.relation, edge.relation).lower())} this</span></li>')
-    out = ['<h2>Lineage</h2><div class="grid cards kb-lineage">']
-    out.append("<div><h3>Builds on</h3>" + (f"<ul>{''.join(on)}</ul>" if on else "<p><em>Nothing in the knowledge base.</em></p>") + "</div>")
-    out.append("<div><h3>Built on by</h3>" + (f"<ul>{''.join(by)}</ul>" if by else "<p><em>Nothing in the knowledge base yet.</em></p>") + "</div>")
-    return "".join(out) + "</div>"
-
-
-def _citations(ctx: SiteContext, doc: str, record: Record) -> str:
-    kb = ctx.kb
-    cites = [paper_link(ctx, doc, c) for c in record.cites if c in kb.records]
-    cited_by = [paper_link(ctx, doc, r.id) for r in sorted(kb.cited_by(record.id), key=lambda r: (-r.year, r.id))]
-    out = ['<h2>Citations</h2><div class="grid cards kb-citations">']
-    out.append(f"<div><h3>Cites ({len(cites)})</h3>" + (f"<ul>{''.join(f'<li>{c}</li>' for c in cites)}</ul>" if cites else "<p><em>No verified citations inside the knowledge base.</em></p>") + "</div>")
-    out.append(f"<div><h3>Cited by ({len(cited_by)})</h3>" + (f"<ul>{''.join(f'<li>{c}</li>' for c in cited_by)}</ul>" if cited_by else "<p><em>Not cited inside the knowledge base yet.</em></p>") + "</div>")
-    return "".join(out) + "</div>"
-
-
-def _related(ctx: SiteContext, doc: str, record: Record) -> str:
-    items = [f"<li>{paper_link(ctx, doc, pid)}</li>" for pid, _ in ctx.related.get(record.id, []) if pid in ctx.kb.records and pid != record.id]
-    if not items:
+def _implementation(ctx: SiteContext, doc: str, record: Record) -> str:
+    methods = ctx.methods_of(record.id)
+    if not (record.implementation or methods):
         return ""
-    return '<h2>Related papers</h2><ul class="kb-related">' + "".join(items) + "</ul>"
+    out = ["<h2>Reference implementation</h2>"]
+    if methods:
+        items = [f'<li><a href="{ctx.href(doc, method_doc(name))}">{safe.text(getattr(ctx.methods[name], "title", name))}</a></li>' for name in methods]
+        out.append('<ul class="kb-methods">' + "".join(items) + "</ul>")
+    if record.implementation:
+        module, _, attribute = record.implementation.partition(":")
+        source = ctx.settings.source(module.replace(".", "/") + ".py")
+        code = f"<code>{safe.text(record.implementation)}</code>"
+        shown = f'<a class="kb-source-link" href="{html.escape(source, quote=True)}" rel="noopener">{code}</a>' if source else code
+        out.append(f"<p>Runnable in this project as {shown} (the class <code>{safe.text(attribute)}</code> in our source).</p>")
+    return "".join(out)
+
+
+def _cite(record: Record) -> str:
+    return ('<h2>Cite</h2><div class="kb-bibtex"><div class="kb-cite-tools">'
+            '<button type="button" class="md-button kb-copy" data-copy="kb-bibtex-text">Copy BibTeX</button>'
+            f'<span class="kb-cite-kind">@{export.bibtex_type(record)}</span></div>'
+            f'<pre id="kb-bibtex-text" class="kb-bibtex-text">{safe.text(export.bibtex_entry(record))}</pre></div>')
+
+
+def _actions(ctx: SiteContext, record: Record) -> str:
+    settings = ctx.settings
+    if not settings.repo_url:
+        return ""
+    file = f"papers/{file_stem(record.id)}.yaml"
+    body = f"Paper: {record.title} ({record.id})\nRecord: {file}\n\nWhat is wrong or missing:\n"
+    edit = settings.edit(file)
+    report = settings.new_issue(title=f"Record {record.id}: ", body=body)
+    return ('<p class="kb-actions">'
+            f'<a class="md-button" href="{html.escape(edit, quote=True)}" rel="noopener">Edit this record</a> '
+            f'<a class="md-button" href="{html.escape(report, quote=True)}" rel="noopener">Report a problem</a></p>')
+
+
+def _meta(name: str, content: str) -> str:
+    return f'<meta name="{name}" content="{html.escape(content, quote=True)}">'
+
+
+def _head(ctx: SiteContext, record: Record, description: str) -> str:
+    """Highwire Press tags (what Zotero's and Google Scholar's importers read) and an Open Graph card."""
+    tags = [_meta("citation_title", record.title)]
+    tags += [_meta("citation_author", a) for a in record.authors]
+    date = record.published.strftime("%Y/%m/%d") if record.published else str(record.year)
+    tags.append(_meta("citation_publication_date", date if export.bibtex_type(record) == "misc" else str(export.citation_year(record))))
+    tags.append(_meta("citation_online_date", date))
+    kind = export.bibtex_type(record)
+    if kind == "inproceedings":
+        tags.append(_meta("citation_conference_title", record.venue or ""))
+    elif kind == "article":
+        tags.append(_meta("citation_journal_title", ctx.venue_of[record.id].journal or ""))
+    if record.arxiv_id:
+        tags.append(_meta("citation_arxiv_id", record.arxiv_id))
+        tags.append(_meta("citation_abstract_html_url", f"https://arxiv.org/abs/{record.arxiv_id}"))
+        tags.append(_meta("citation_pdf_url", f"https://arxiv.org/pdf/{record.arxiv_id}"))
+        if kind == "misc":
+            tags.append(_meta("citation_technical_report_institution", "arXiv"))
+    if record.links.doi:
+        tags.append(_meta("citation_doi", record.links.doi))
+    address = ctx.settings.absolute(doc_url(paper_doc(record.id)))
+    tags += ['<meta property="og:type" content="article">',
+             f'<meta property="og:title" content="{html.escape(record.title, quote=True)}">',
+             f'<meta property="og:description" content="{html.escape(description, quote=True)}">']
+    if ctx.settings.site_url:
+        tags.append(f'<meta property="og:url" content="{html.escape(address, quote=True)}">')
+    return "\n".join(tags)

@@ -98,17 +98,21 @@ def test_a_declared_facet_reaches_every_place(search_root: Path, run_kb) -> None
     # the site: chips and filters of area pages, the browser search's papers and filters
     from kb import graph
     from kb.site import area_pages, paper_page, search_assets
-    from kb.site.context import SiteContext, doc_url, paper_doc
+    from kb.site.context import SiteContext, area_doc, doc_url, paper_doc
     from kb.search.store import ensure_index
 
     ctx = SiteContext(kb=kb, graph=graph.build(kb))
-    page = paper_page.render(ctx, record)
-    assert 'data-facet="evidence"' in page and ">Causal<" in page
-    area = area_pages.area_page(ctx, "training-inference.inference")
+    page = paper_page.render(ctx, record).body
+    assert 'data-facet="evidence"' in page and ">Causal<" in page and 'href="../../tags/evidence/causal/"' in page
+    area_pages.area_page(ctx, "training-inference.inference")
+    area = ctx.inserts[area_doc("training-inference.inference")]  # the table, put in after the mkdocs build
     assert '<select class="kb-filter" data-facet="evidence">' in area and 'data-evidence="causal"' in area
+    assert 'data-column="evidence"' in area  # a column of its own
     index = ensure_index(Inputs(Project(toy_root), kb))
     assets = search_assets.build(index, kb, {r.id: doc_url(paper_doc(r.id)) for r in kb})
-    papers = json.loads(assets.files["papers.json"])
+    papers = json.loads(assets.files["papers.json"])["papers"]
     meta = json.loads(assets.files["meta.json"])
-    assert next(p for p in papers if p["id"] == "2311.16922")["facets"]["evidence"] == ["causal"]
-    assert {"key": "evidence", "label": "Evidence type", "values": {"causal": "Causal", "correlational": "Correlational"}} in meta["facets"]
+    facet = {"key": "evidence", "label": "Evidence type", "values": {"causal": "Causal", "correlational": "Correlational"}}
+    assert facet in meta["facets"]
+    at = meta["facets"].index(facet)
+    assert next(p for p in papers if p[0] == "2311.16922")[5][at] == [0]  # the first value: causal

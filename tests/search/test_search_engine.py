@@ -71,8 +71,12 @@ def test_odd_queries_behave(search_root: Path, run_kb) -> None:
     emoji = run_kb("search", "🙂🔥", "--json", cwd=search_root)
     assert emoji.returncode == 0 and json.loads(emoji.stdout) == []
     searcher = searcher_for(search_root)
-    assert searcher.search("neurone spécifiques à une modalité dans les modèles multimodaux")  # French: still answers
-    assert searcher.search("幻觉 hallucination")[0].id in {"2305.10355", "2311.16922", "2412.02104"}
+    # The relevance floor: a query whose words the papers do not hold gets no answer rather than loose matches
+    # in meaning, which other languages pay for (shared words still carry them: "hallucination" below).
+    assert searcher.search("neurone spécifiques à une modalité dans les modèles multimodaux") == []
+    # A word no paper uses weighs as much as the rarest word, so it cannot be left unanswered in silence.
+    assert searcher.search("幻觉 hallucination") == []
+    assert searcher.search("幻觉 hallucination benchmark object")[0].id == "2305.10355"
     long = " ".join(["object hallucination benchmark"] * 3000)
     assert searcher.search(long, k=2)[0].id == "2305.10355"
 
@@ -148,3 +152,37 @@ def test_a_cold_search_on_a_current_index_never_imports_torch(search_root: Path)
     out = subprocess.run([sys.executable, "-c", code], cwd=search_root, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_exact_matches_on_id_title_acronym_and_author_come_first(search_root: Path, run_kb) -> None:
+    searcher = searcher_for(search_root)
+    cases = {
+        "2311.16922": ("2311.16922", "arXiv id"), "arXiv:2410.04819v2": ("2410.04819", "arXiv id"),
+        "https://arxiv.org/abs/2305.10355": ("2305.10355", "arXiv id"),
+        "MINER": ("2410.04819", "title"),  # the short name before the title's colon
+        "evaluating object hallucination in large vision-language models": ("2305.10355", "title"),
+        "VCD": ("2311.16922", "acronym"),  # Visual Contrastive Decoding, spelled by the title's capitalised words
+        "Sicong Leng": ("2311.16922", "author"), "leng": ("2311.16922", "author"),
+    }
+    for query, (paper, kind) in cases.items():
+        hits = searcher.search(query, k=3)
+        assert (hits[0].id, hits[0].match) == (paper, kind), query
+        assert all(h.match == "" for h in hits[1:]), query
+    # A given name alone is not an author match (it would name everyone called Xin).
+    assert all(h.match != "author" for h in searcher.search("Xin", k=5))
+    out = run_kb("search", "Sicong Leng", "--json", cwd=search_root)
+    assert json.loads(out.stdout)[0] == {**json.loads(out.stdout)[0], "id": "2311.16922", "match": "author"}
+
+
+def test_a_query_nothing_answers_gets_no_good_match(search_root: Path, run_kb) -> None:
+    searcher = searcher_for(search_root)
+    assert searcher.search("banana bread recipe") == []
+    # ...although one paper uses "recipe" (MINER's "four-step recipe"), which the raw BM25 ranker returns.
+    assert [h.id for h in searcher.search("banana bread recipe", ranker="bm25")] == ["2410.04819"]
+    out = run_kb("search", "banana", "bread", "recipe", cwd=search_root)
+    assert out.returncode == 0 and out.stdout == "" and "no good match" in out.stderr
+    # A real question still answers, with only papers that hold some of its words.
+    hits = searcher.search("object hallucination benchmark")
+    assert hits and hits[0].id == "2305.10355"
+    coverage = searcher.coverage("object hallucination benchmark")
+    assert all(coverage[searcher.index.position[h.id]] >= 0.1 for h in hits)

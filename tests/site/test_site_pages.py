@@ -51,11 +51,11 @@ def test_method_page_shows_its_results_row_and_links_both_ways(toy_root: Path) -
     assert "paper id" not in page and "<td>title</td>" not in page
     assert 'src="../../assets/xai/vcd.png"' in page
     assert "<img" not in feature_pages.method_page(ctx, "vcd", has_figure=False)
-    introduced = paper_page.render(ctx, ctx.kb.records["2311.16922"])
+    introduced = paper_page.render(ctx, ctx.kb.records["2311.16922"]).body
     assert '<a href="../../methods/vcd/">Visual &lt;b&gt;contrastive&lt;/b&gt; decoding</a>' in introduced
-    carried = paper_page.render(ctx, ctx.kb.records["2305.10355"])
+    carried = paper_page.render(ctx, ctx.kb.records["2305.10355"]).body
     assert 'href="../../methods/vcd/"' in carried
-    assert "methods/vcd/" not in paper_page.render(ctx, ctx.kb.records["2410.04819"])
+    assert "methods/vcd/" not in paper_page.render(ctx, ctx.kb.records["2410.04819"]).body
     table = feature_pages.methods_table(ctx)
     assert 'href="../methods/vcd/"' in table and 'href="../papers/2311.16922/"' in table
 
@@ -77,7 +77,7 @@ def test_every_catalogued_method_gets_a_page_linked_from_its_paper() -> None:
             assert f'href="https://arxiv.org/abs/{method.paper_id}"' in page, name
             continue
         assert f'data-paper-id="{method.paper_id}"' in page, name
-        assert f'href="../../methods/{name}/"' in paper_page.render(ctx, kb.records[method.paper_id]), name
+        assert f'href="../../methods/{name}/"' in paper_page.render(ctx, kb.records[method.paper_id]).body, name
 
 
 def test_statistics_page_has_count_tables_beside_the_plots(toy_root: Path) -> None:
@@ -89,7 +89,9 @@ def test_statistics_page_has_count_tables_beside_the_plots(toy_root: Path) -> No
         assert table, key
         numbers = [int(n) for n in re.findall(r"<td>(\d+)</td></tr>", table.group(1))]
         assert numbers == list(counts[key].values()), key
-    assert page.index('data-counts="year"') < page.index('id="kb-plot-granularity"') < page.index('data-counts="granularity"')
+    assert page.index('data-counts="year"') < page.index('id="kb-chart-granularity"') < page.index('data-counts="granularity"')
+    # Charts are SVG drawn at build time, coloured by CSS classes: no charting library, no inline colours.
+    assert "<svg" in page and "plotly" not in page.lower() and 'class="kb-p-model"' in page
 
 
 @pytest.mark.parametrize("value", ["the model's view", "a & b <i>x</i>", "C# [x](javascript:alert(1)) {: .x} *y*", "back\\slash &#39;"])
@@ -107,10 +109,26 @@ def test_curators_note_is_shown_apart_and_labelled_as_ours(toy_root: Path) -> No
     path = toy_root / "papers" / "2311.16922.yaml"
     path.write_text(path.read_text() + "curators_note: A decoding paper, kept because it makes the <b>weight</b> of language priors visible.\n")
     ctx = toy_context(toy_root)
-    page = paper_page.render(ctx, ctx.kb.records["2311.16922"])
+    page = paper_page.render(ctx, ctx.kb.records["2311.16922"]).body
     note = page[page.index('<aside class="kb-curators-note"'):]
     assert "Curators' note" in note and "not a claim of the paper" in note
     assert "&lt;b&gt;weight&lt;/b&gt;" in note and "<b>" not in note
     assert page.index("<h2>Findings</h2>") < page.index("kb-curators-note")
-    plain = paper_page.render(ctx, load(Project(REPO / "tests" / "data" / "toykb")).records["2311.16922"])
+    plain = paper_page.render(ctx, load(Project(REPO / "tests" / "data" / "toykb")).records["2311.16922"]).body
     assert "kb-curators-note" not in plain
+
+
+def test_the_projects_implementation_links_to_its_source_through_repo_url(toy_root: Path) -> None:
+    from kb.site.settings import Settings
+
+    path = toy_root / "papers" / "2311.16922.yaml"
+    path.write_text(path.read_text() + "implementation: kb.xai.decoding:VisualContrastiveDecoding\n")
+    ctx = toy_context(toy_root)
+    ctx.settings = Settings("KB", "https://example.org/kb/", "https://github.com/example/kb")
+    page = paper_page.render(ctx, ctx.kb.records["2311.16922"])
+    assert '<a class="kb-source-link" href="https://github.com/example/kb/blob/main/kb/xai/decoding.py"' in page.body
+    assert 'href="https://github.com/example/kb/edit/main/papers/2311.16922.yaml"' in page.body
+    assert '<meta name="citation_conference_title" content="CVPR 2024">' in page.head
+    ctx.settings = Settings()  # no repository configured: no repository links, nothing broken
+    bare = paper_page.render(ctx, ctx.kb.records["2311.16922"]).body
+    assert "kb-source-link" not in bare and "Edit this record" not in bare

@@ -1,0 +1,179 @@
+"""Record pages without a trip through mkdocs each: the theme renders one empty shell page per folder depth,
+and every paper, tag, author and venue page is that shell with its title, description, canonical address,
+head tags and body put in.
+
+Why: mkdocs-material renders a page in tens of milliseconds (Markdown, the nav, the theme's templates), so a
+knowledge base of 5,000 papers with their authors' pages spent minutes in mkdocs. Pages made from records are
+raw HTML already (`markdown_safety`), so nothing is lost by skipping Markdown; the shell keeps the theme's
+header, search box, footer, palette and scripts byte for byte, and relative links work because a page and its
+shell sit at the same depth.
+
+How: `generate` writes each page (a line of JSON, then its body) under `.site-src/.pages/` (mkdocs ignores dot folders) and the
+shells as ordinary Markdown pages under `_shell/`; the mkdocs hook in site/theme/hooks.py calls
+`on_post_build`, which fills the shells into the built site, removes them, and writes the sitemap of every
+page. Generated pages that mkdocs does render (areas, indexes, the map: they are in the nav) keep their heavy
+HTML out of Markdown the same way: a placeholder in the page, the HTML under `.site-src/.inserts/`, put in by
+the same hook (mkdocs' HTML parsing of a 500-row table took seconds a page). `kb site build`, `kb site serve` and a plain `mkdocs build` all run the hook.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from kb.site.context import doc_url
+
+PAGES = ".pages"
+INSERTS = ".inserts"
+SHELLS = "_shell"
+TITLE = "kb-shell-title-2f7c"
+DESCRIPTION = "kb-shell-description-2f7c"
+BODY = '<div class="kb-shell-body"><h1>kb-shell-body-2f7c</h1></div>'
+HEAD = "<!--kb-shell-head-->"
+
+
+@dataclass(frozen=True)
+class Page:
+    doc: str  # where the page would be as Markdown: papers/2311.16922.md (address papers/2311.16922/)
+    title: str
+    description: str
+    body: str  # HTML, record text already escaped
+    head: str = ""  # extra tags for <head>: citation_* meta tags
+
+    def to_bytes(self) -> bytes:
+        """One line of JSON with everything but the body, then the body as it is (no escaping to pay for)."""
+        meta = {"doc": self.doc, "title": self.title, "description": self.description, "head": self.head}
+        return (json.dumps(meta, ensure_ascii=False) + "\n" + self.body).encode()
+
+    @classmethod
+    def from_bytes(cls, data: str) -> Page:
+        line, _, body = data.partition("\n")
+        return cls(body=body, **json.loads(line))
+
+
+def insert_marker() -> str:
+    return '<div class="kb-insert-2f7c"></div>'
+
+
+def insert_file(doc: str) -> str:
+    """Where `generate` writes the heavy part of the mkdocs page `doc`, relative to the docs folder."""
+    return f"{INSERTS}/{doc.removesuffix('.md')}.html"
+
+
+def page_file(doc: str) -> str:
+    """Where `generate` writes a page, relative to the docs folder."""
+    return f"{PAGES}/{doc.removesuffix('.md')}.page"
+
+
+def depth(doc: str) -> int:
+    return doc_url(doc).count("/")
+
+
+def shell_doc(levels: int) -> str:
+    """The shell page for addresses `levels` folders deep: 2 -> _shell/s.md (address _shell/s/)."""
+    if levels < 2:
+        raise ValueError("record pages live at least two folders deep (papers/x/)")
+    return f"{SHELLS}/" + "s/" * (levels - 2) + "s.md"
+
+
+def shell_markdown() -> str:
+    return (f"---\ntitle: {TITLE}\ndescription: {DESCRIPTION}\nkb_shell: true\nhide: [navigation, toc]\n---\n\n"
+            f"{BODY}\n")
+
+
+# -- the hook side: runs inside the mkdocs build ------------------------------------------------------------
+
+
+def on_post_build(config: Any) -> None:
+    docs = Path(config["docs_dir"])
+    site = Path(config["site_dir"])
+    site_url = str(config.get("site_url") or "")
+    if site_url and not site_url.endswith("/"):
+        site_url += "/"
+    shells = _read_shells(site, site_url)
+    written: list[str] = []
+    folder = docs / PAGES
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*.page")):
+            page = Page.from_bytes(path.read_text(encoding="utf-8"))
+            address = doc_url(page.doc)
+            shell = shells.get(address.count("/"))
+            if shell is None:
+                raise RuntimeError(f"no shell page for {address} ({address.count('/')} folders deep)")
+            out = site / address / "index.html"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(fill(shell, page, site_url), encoding="utf-8")
+            written.append(address)
+    shutil.rmtree(site / SHELLS, ignore_errors=True)
+    _put_inserts(docs, site)
+    write_sitemap(site, site_url, written)
+
+
+def _put_inserts(docs: Path, site: Path) -> None:
+    folder = docs / INSERTS
+    if not folder.is_dir():
+        return
+    marker = insert_marker()
+    for path in sorted(folder.rglob("*.html")):
+        doc = path.relative_to(folder).as_posix().removesuffix(".html") + ".md"
+        page = site / doc_url(doc) / "index.html"
+        if not page.is_file():
+            raise RuntimeError(f"{doc}: a heavy part was made for a page the build did not write")
+        text = page.read_text(encoding="utf-8")
+        if marker not in text:
+            raise RuntimeError(f"{doc}: the page has no placeholder for its heavy part")
+        page.write_text(text.replace(marker, path.read_text(encoding="utf-8"), 1), encoding="utf-8")
+
+
+def _read_shells(site: Path, site_url: str) -> dict[int, tuple[str, str]]:
+    """Built shell pages by depth, with the canonical address each carries (to be replaced)."""
+    shells: dict[int, tuple[str, str]] = {}
+    for path in (site / SHELLS).rglob("index.html") if (site / SHELLS).is_dir() else ():
+        address = path.parent.relative_to(site).as_posix() + "/"
+        shells[address.count("/")] = (_squeeze(path.read_text(encoding="utf-8")), site_url + address)
+    return shells
+
+
+_BLANKS = re.compile(r"[ \t]*\n\s*")
+
+
+def _squeeze(text: str) -> str:
+    """The theme's templates leave half of a page as indentation and blank lines: any run of white space that
+    holds a line break becomes one line break (the same to HTML outside <pre>, and the shell has no <pre>)."""
+    if "<pre" in text or "<textarea" in text:
+        return text
+    return _BLANKS.sub("\n", text)
+
+
+def fill(shell: tuple[str, str], page: Page, site_url: str) -> str:
+    text, shell_canonical = shell
+    out = text.replace(HEAD, page.head).replace(TITLE, html.escape(page.title, quote=True))
+    out = out.replace(DESCRIPTION, html.escape(page.description, quote=True))
+    if site_url:
+        out = out.replace(f'href="{shell_canonical}"', f'href="{html.escape(site_url + doc_url(page.doc), quote=True)}"')
+    if SHELLS + "/" in out:
+        raise RuntimeError(f"{page.doc}: the shell's own address is still in the page")
+    return out.replace(BODY, page.body)
+
+
+_LOC = re.compile(r"<loc>(.*?)</loc>")
+
+
+def write_sitemap(site: Path, site_url: str, extra: list[str]) -> None:
+    """sitemap.xml (and .gz) listing every page: what mkdocs listed, less the shells, plus the filled pages."""
+    sitemap = site / "sitemap.xml"
+    listed = _LOC.findall(sitemap.read_text(encoding="utf-8")) if sitemap.is_file() else []
+    addresses = [html.unescape(loc) for loc in listed if f"/{SHELLS}/" not in loc and loc != "None"]
+    addresses += [site_url + address for address in extra]
+    body = "".join(f"    <url>\n         <loc>{xml_escape(a)}</loc>\n    </url>\n" for a in dict.fromkeys(addresses))
+    text = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + body + "</urlset>\n")
+    sitemap.write_text(text, encoding="utf-8")
+    (site / "sitemap.xml.gz").write_bytes(gzip.compress(text.encode(), mtime=0))
