@@ -112,11 +112,7 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
     from safetensors.numpy import save_file
     from tokenizers import Tokenizer
 
-    tokenizer_data = json.loads((model_source_dir() / "tokenizer.json").read_text(encoding="utf-8"))
-    tokenizer_data["truncation"] = None
-    tokenizer_data["padding"] = None
-    tokenizer_data["post_processor"] = None
-    tokenizer_bytes = json.dumps(tokenizer_data, ensure_ascii=False).encode()
+    tokenizer_bytes = _tokenizer_bytes()
     tokenizer = Tokenizer.from_str(tokenizer_bytes.decode())
     frequency = np.zeros(len(base), dtype=np.float64)
     for encoding in tokenizer.encode_batch(list(documents), add_special_tokens=False):
@@ -141,6 +137,23 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
         "config.json": json.dumps(config, indent=2).encode(),
     }
     return StaticEncoder(tokenizer, matrix), files
+
+
+def _tokenizer_bytes() -> bytes:
+    """The transformer's tokenizer.json without truncation, padding and the special-token post-processor."""
+    tokenizer_data = json.loads((model_source_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    tokenizer_data["truncation"] = None
+    tokenizer_data["padding"] = None
+    tokenizer_data["post_processor"] = None
+    return json.dumps(tokenizer_data, ensure_ascii=False).encode()
+
+
+def base_encoder(folder: Path) -> StaticEncoder:
+    """The encoder with the unweighted distilled rows: it does not change when the records change, so a model
+    trained on its vectors (`kb.search.relevance`) stays valid as the knowledge base grows."""
+    from tokenizers import Tokenizer
+
+    return StaticEncoder(Tokenizer.from_str(_tokenizer_bytes().decode()), base_vectors(folder))
 
 
 @dataclass(frozen=True)
