@@ -1,6 +1,6 @@
 """The `kb` command. The only place where errors become messages: no traceback reaches a user.
 
-Each concept registers its commands from its own module (records, search, site, contribution, xai);
+Each concept registers its commands from its own module (records, search, site, contribution, upkeep, xai);
 those modules import heavy libraries inside the command bodies so that `kb validate` stays light.
 """
 
@@ -66,7 +66,7 @@ def app(root: Path | None) -> None:
 
 def _register() -> None:
     # Each module adds its commands to `app`; the imports are light by design.
-    from kb.cli import contribution, records, search, site, xai  # noqa: F401
+    from kb.cli import contribution, records, search, site, upkeep, xai  # noqa: F401
 
 
 _register()

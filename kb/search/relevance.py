@@ -156,8 +156,8 @@ class RelevanceModel:
         data = {"format": FORMAT, "kind": "kb-discovery-model", "base": self.base, "threshold": round(self.threshold, 6),
                 "info": self.info, "intercept": round(self.intercept, 6),
                 "features": ["vector"] * (len(self.weights) - 1 - len(NEIGHBOUR_FEATURES)) + ["log_odds", *NEIGHBOUR_FEATURES],
-                "weights": [round(w, 6) for w in self.weights], "mean": [round(m, 6) for m in self.mean],
-                "scale": [round(s, 6) for s in self.scale],
+                "weights": [_digits(w) for w in self.weights], "mean": [_digits(m) for m in self.mean],
+                "scale": [_digits(s) for s in self.scale],
                 "words": {w: round(v, 4) for w, v in sorted(self.words.items())}}
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -343,6 +343,11 @@ def write(inputs: Inputs, model: RelevanceModel) -> Path:
     path = model_path(inputs)
     atomic.write_text(path, model.to_json())
     return path
+
+
+def _digits(value: float) -> float:
+    """Seven significant digits: some vector dimensions vary by less than 1e-6, so fixed decimals would zero them."""
+    return float(f"{value:.7g}")
 
 
 def _sha256(path: Path) -> str:

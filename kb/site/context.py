@@ -45,6 +45,7 @@ class SiteContext:
     related: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     methods: dict[str, Any] = field(default_factory=dict)  # method name -> descriptor (kb.xai.catalog)
     bench: dict[str, Any] = field(default_factory=dict)  # kb.xai.benchmark.ensure_results output
+    citations_fetched: set[str] | None = None  # papers whose references were read (kb.citation_log); None: all
 
     def href(self, from_doc: str, to_doc: str) -> str:
         return root_prefix(from_doc) + doc_url(to_doc)
