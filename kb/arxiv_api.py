@@ -310,8 +310,10 @@ def listing(fetcher: Fetcher, query: str, since: dt.date, page_size: int = LISTI
                 # The first page may be empty (nothing new); an empty page further on is retried, then refused.
                 feed = client._parse_feed(url, first_page=start == 0)
             pages += 1
-            if feed.malformed:
-                raise KbError(f"arXiv listing from entry {start}: the answer is not a readable Atom feed ({feed.error}); try again later")
+            # arXiv's feed always states how many entries a page holds; an error page parsed leniently does not.
+            if feed.malformed or feed.header.items_per_page <= 0:
+                reason = f" ({feed.error})" if feed.error else ""
+                raise KbError(f"arXiv listing from entry {start}: the answer is not a readable Atom feed{reason}; try again later")
             total = feed.header.total_results if start == 0 else total
             if total > MAX_LISTING:
                 raise KbError(f"arXiv lists {total} papers for this query; more than {MAX_LISTING}: pass a later --since")

@@ -29,9 +29,11 @@ SHOWN_BELOW = 10
 @click.option("--json", "as_json", is_flag=True, help="Print what was found and decided as JSON.")
 @click.option("--no-suggest", is_flag=True, help="Drafts without the suggested classification.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for arXiv.")
+@click.option("--page-size", type=click.IntRange(min=1, max=2000), default=200, show_default=True,
+              help="Entries per request to arXiv's API.")
 @click.pass_context
 def watch(ctx: click.Context, since: dt.datetime | None, max_drafts: int, dry_run: bool, as_json: bool, no_suggest: bool,
-          timeout: float) -> None:
+          timeout: float, page_size: int) -> None:
     """Draft the new arXiv papers that belong in the knowledge base.
 
     Lists recent submissions in the relevant categories (KB_ARXIV_API_URL, KB_ARXIV_DELAY seconds between
@@ -55,7 +57,7 @@ def watch(ctx: click.Context, since: dt.datetime | None, max_drafts: int, dry_ru
     query = watching.query(kb, start)
     fetcher = arxiv_api.Fetcher(timeout=timeout)
     click.echo(f"listing arXiv submissions since {start.isoformat()} ...", err=True)
-    listing = arxiv_api.listing(fetcher, query, start)
+    listing = arxiv_api.listing(fetcher, query, start, page_size=page_size)
     candidates = watching.to_score(listing.papers, kb, project.papers_dir)
     scores = watching.scores_of(scorer.scores([Paper(p.id, p.title, p.abstract) for p in candidates]), candidates)
     decisions = watching.decide(listing.papers, kb, project.papers_dir, scores, scorer.model.threshold)
