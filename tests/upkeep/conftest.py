@@ -76,6 +76,7 @@ class Services:
     empty_always: set[int] = field(default_factory=set)
     references: dict[str, list[str] | None] = field(default_factory=dict)  # arXiv id -> cited arXiv ids (None: unknown)
     s2_throttle: int = 0  # the next this-many batch requests get 429
+    s2_answers_before_throttle: int | None = None  # after this many answered batches, every request gets 429
     s2_retry_after: str = "0"
     requests: list[str] = field(default_factory=list)
 
@@ -138,6 +139,10 @@ def services() -> Iterator[Services]:
             if not urlparse(self.path).path == "/graph/v1/paper/batch":
                 self._send(404, b'{"error": "not found"}', "application/json")
                 return
+            if state.s2_answers_before_throttle is not None:
+                if state.s2_answers_before_throttle <= 0:
+                    state.s2_throttle = 1
+                state.s2_answers_before_throttle -= 1
             if state.s2_throttle > 0:
                 state.s2_throttle -= 1
                 self._send(429, b'{"message": "Too Many Requests"}', "application/json", {"Retry-After": state.s2_retry_after})
