@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,17 @@ FOLDS = 10
 INNER_FOLDS = 5
 MAX_TEXT = 4000
 NEIGHBOUR_FEATURES = ("records_best", "records_mean", "triaged_best", "triaged_mean")
+# The bulk file's other papers count as negatives with this weight (positive-unlabelled learning): triaged papers
+# are near misses, nearly all multimodal, so without the rest of the file the model would never learn that a
+# text-only LLM paper on hallucination is out of scope. A few unread relevant papers among them are the price.
+UNLABELLED_WEIGHT = 0.5
+# The scope is explanation AND multimodal models, an AND a linear model cannot express from word weights alone;
+# a gate (does the text name a non-text modality or a multimodal model?) and its products with the topical
+# features let it. Words from the taxonomy's vocabulary: modalities, "vision-language", model families.
+GATE_WORDS = ("multimodal", "multi-modal", "vision", "visual", "visually", "image", "images", "video", "videos",
+              "audio", "speech", "vlm", "vlms", "mllm", "mllms", "lvlm", "lvlms", "lmm", "lmms", "clip", "llava",
+              "pixel", "pixels", "vision-language", "3d", "point cloud")
+GATED = ("log_odds", *NEIGHBOUR_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -103,24 +115,48 @@ class References:
         return out
 
 
+def gate(texts: Sequence[str], words: Sequence[str] = GATE_WORDS) -> np.ndarray:
+    """1 for a text that names a non-text modality or a multimodal model, else 0."""
+    import numpy as np
+
+    pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b")
+    return np.array([1.0 if pattern.search(text.casefold()) else 0.0 for text in texts])
+
+
+def stack(vectors: np.ndarray, odds: np.ndarray, near: np.ndarray, gated: np.ndarray) -> np.ndarray:
+    """The feature matrix: vector, log-odds, neighbours, the gate, and the gate times log-odds and neighbours."""
+    import numpy as np
+
+    topical = np.column_stack([odds, near])
+    return np.column_stack([vectors.astype(np.float64), topical, gated, gated[:, None] * topical])
+
+
 def words_of(texts: Sequence[str]) -> list[set[str]]:
     from kb.search.lexical import tokenize
 
     return [set(tokenize(text)) for text in texts]
 
 
-def word_table(words: Sequence[set[str]], labels: Sequence[int]) -> dict[str, float]:
-    """Naive-Bayes log-odds per word, records against triaged papers (Bernoulli counts, add-one prior)."""
+def word_table(words: Sequence[set[str]], labels: Sequence[int], weights: Sequence[float] | None = None) -> dict[str, float]:
+    """Naive-Bayes log-odds per word, records against the rest (Bernoulli counts, weighted, add-one prior)."""
     positive: Counter[str] = Counter()
     negative: Counter[str] = Counter()
-    for found, label in zip(words, labels, strict=True):
-        (positive if label else negative).update(found)
-    n_pos = sum(1 for label in labels if label)
-    n_neg = len(labels) - n_pos
+    seen: Counter[str] = Counter()
+    weights = weights if weights is not None else [1.0] * len(labels)
+    n_pos = n_neg = 0.0
+    for found, label, weight in zip(words, labels, weights, strict=True):
+        target = positive if label else negative
+        for word in found:
+            target[word] += weight
+        seen.update(found)
+        if label:
+            n_pos += weight
+        else:
+            n_neg += weight
     table = {}
-    for word in positive.keys() | negative.keys():
-        a, b = positive.get(word, 0), negative.get(word, 0)
-        if a + b >= MIN_WORD_COUNT:
+    for word, count in seen.items():
+        if count >= MIN_WORD_COUNT:
+            a, b = positive.get(word, 0.0), negative.get(word, 0.0)
             table[word] = math.log((a + NB_PRIOR) / (n_pos + 2 * NB_PRIOR)) - math.log((b + NB_PRIOR) / (n_neg + 2 * NB_PRIOR))
     return table
 
@@ -144,6 +180,7 @@ class RelevanceModel:
     threshold: float  # `kb watch` drafts papers whose probability reaches it
     base: str  # the static base vectors it was trained on (kb.search.static.source_hash)
     info: dict[str, Any] = field(default_factory=dict)
+    gate_words: list[str] = field(default_factory=lambda: list(GATE_WORDS))
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         import numpy as np
@@ -155,7 +192,8 @@ class RelevanceModel:
     def to_json(self) -> str:
         data = {"format": FORMAT, "kind": "kb-discovery-model", "base": self.base, "threshold": round(self.threshold, 6),
                 "info": self.info, "intercept": round(self.intercept, 6),
-                "features": ["vector"] * (len(self.weights) - 1 - len(NEIGHBOUR_FEATURES)) + ["log_odds", *NEIGHBOUR_FEATURES],
+                "features": ["vector"] * (len(self.weights) - 2 - 2 * len(GATED)) + [*GATED, "gate", *(f"gate*{f}" for f in GATED)],
+                "gate_words": self.gate_words,
                 "weights": [_digits(w) for w in self.weights], "mean": [_digits(m) for m in self.mean],
                 "scale": [_digits(s) for s in self.scale],
                 "words": {w: round(v, 4) for w, v in sorted(self.words.items())}}
@@ -171,7 +209,7 @@ class RelevanceModel:
             model = cls(words={str(k): float(v) for k, v in data["words"].items()}, weights=[float(w) for w in data["weights"]],
                         intercept=float(data["intercept"]), mean=[float(m) for m in data["mean"]],
                         scale=[float(s) for s in data["scale"]], threshold=float(data["threshold"]), base=str(data["base"]),
-                        info=dict(data.get("info") or {}))
+                        info=dict(data.get("info") or {}), gate_words=[str(w) for w in data["gate_words"]])
             if data.get("format") != FORMAT or not len(model.weights) == len(model.mean) == len(model.scale):
                 raise ValueError("format or sizes")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -197,7 +235,7 @@ class Scorer:
         """The encoder and references without a model yet: what training computes its features with."""
         from kb.search.static import source_hash
 
-        return cls(inputs, RelevanceModel({}, [], 0.0, [], [], 0.5, source_hash()))
+        return cls(inputs, RelevanceModel({}, [], 0.0, [], [], 0.5, source_hash()))  # features only
 
     def features(self, papers: Sequence[Paper], own: Sequence[str | None] | None = None) -> np.ndarray:
         import numpy as np
@@ -206,7 +244,7 @@ class Scorer:
         vectors = self.encoder.encode(texts)
         odds = log_odds(self.model.words, words_of(texts))
         near = self.references.features(vectors, own if own is not None else [p.id for p in papers])
-        return np.column_stack([vectors.astype(np.float64), odds, near])
+        return stack(vectors, odds, near, gate(texts, self.model.gate_words))
 
     def scores(self, papers: Sequence[Paper]) -> np.ndarray:
         """The probability that each paper belongs in the knowledge base."""
@@ -228,13 +266,14 @@ def open_scorer(inputs: Inputs) -> Scorer | None:
 @dataclass(frozen=True)
 class Training:
     model: RelevanceModel
-    out_of_fold: dict[str, float]  # labelled paper id -> its cross-validated probability
-    labels: dict[str, int]
+    out_of_fold: dict[str, float]  # paper id -> its cross-validated probability (every paper of the file)
+    labels: dict[str, int]  # 1 record, 0 triaged, -1 neither
 
 
 def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
-    """Fit the model on the records and triaged papers found in `bulk` (their own title and abstract), with
-    FOLDS-fold cross-validation for the reported metrics and the threshold."""
+    """Fit the model on `bulk`: records found in it are positives, triaged papers negatives, the other papers
+    negatives of weight UNLABELLED_WEIGHT. FOLDS-fold cross-validation gives every paper an out-of-fold
+    probability; the reported metrics and the threshold use the labelled papers' ones."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -249,74 +288,82 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
     labels: dict[str, int] = {}
     for raw_id, title, abstract in read_bulk(bulk):
         paper_id = plain_id(raw_id)
-        label = 1 if paper_id in kb.records else 0 if paper_id in kb.triage else None
-        if label is not None and paper_id not in papers:
+        if paper_id not in papers:
             papers[paper_id] = Paper(paper_id, title, abstract)
-            labels[paper_id] = label
-    y = np.array([labels[i] for i in papers])
-    if y.sum() < INNER_FOLDS * 2 or (1 - y).sum() < INNER_FOLDS * 2:
-        raise KbError(f"{bulk}: holds {int(y.sum())} records and {int((1 - y).sum())} triaged papers; "
-                      f"training needs at least {INNER_FOLDS * 2} of each")
+            labels[paper_id] = 1 if paper_id in kb.records else 0 if paper_id in kb.triage else -1
+    kind = np.array([labels[i] for i in papers])
+    n_pos, n_neg = int((kind == 1).sum()), int((kind == 0).sum())
+    if min(n_pos, n_neg) < INNER_FOLDS * 2:
+        raise KbError(f"{bulk}: holds {n_pos} records and {n_neg} triaged papers; training needs at least {INNER_FOLDS * 2} of each")
+    y = (kind == 1).astype(int)
+    weight = np.where(kind == -1, UNLABELLED_WEIGHT, 1.0)
     scorer = Scorer.untrained(inputs)
     listed = list(papers.values())
     texts = [p.text for p in listed]
     vectors = scorer.encoder.encode(texts).astype(np.float64)
     words = words_of(texts)
     near = scorer.references.features(vectors, [p.id for p in listed])
-    folds = min(FOLDS, int(y.sum()), int((1 - y).sum()))
+    gated = gate(texts)
+    folds = min(FOLDS, n_pos, n_neg)
 
-    def stacked_odds(train_rows: np.ndarray) -> np.ndarray:
+    def table_of(rows: np.ndarray) -> dict[str, float]:
+        return word_table([words[i] for i in rows], y[rows].tolist(), weight[rows].tolist())
+
+    def stacked_odds(rows: np.ndarray) -> np.ndarray:
         """Out-of-fold log-odds for the training rows, so the regression learns how much an unseen paper's
         log-odds are worth, not how well the table remembers its own papers."""
-        out = np.zeros(len(train_rows))
-        inner = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=1)
-        for a, b in inner.split(train_rows, y[train_rows]):
-            table = word_table([words[i] for i in train_rows[a]], y[train_rows[a]].tolist())
-            out[b] = log_odds(table, [words[i] for i in train_rows[b]])
+        out = np.zeros(len(rows))
+        for a, b in StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=1).split(rows, kind[rows]):
+            out[b] = log_odds(table_of(rows[a]), [words[i] for i in rows[b]])
         return out
 
-    def fit(train_rows: np.ndarray) -> tuple[StandardScaler, LogisticRegression, dict[str, float]]:
-        table = word_table([words[i] for i in train_rows], y[train_rows].tolist())
-        x = np.column_stack([vectors[train_rows], stacked_odds(train_rows), near[train_rows]])
+    def fit(rows: np.ndarray) -> tuple[StandardScaler, LogisticRegression, dict[str, float]]:
+        x = stack(vectors[rows], stacked_odds(rows), near[rows], gated[rows])
         scaler = StandardScaler().fit(x)
-        regression = LogisticRegression(C=REGULARISATION, max_iter=5000).fit(scaler.transform(x), y[train_rows])
-        return scaler, regression, table
+        regression = LogisticRegression(C=REGULARISATION, max_iter=5000)
+        regression.fit(scaler.transform(x), y[rows], sample_weight=weight[rows])
+        return scaler, regression, table_of(rows)
 
     def predict(parts: tuple[StandardScaler, LogisticRegression, dict[str, float]], rows: np.ndarray) -> np.ndarray:
         scaler, regression, table = parts
-        x = np.column_stack([vectors[rows], log_odds(table, [words[i] for i in rows]), near[rows]])
+        x = stack(vectors[rows], log_odds(table, [words[i] for i in rows]), near[rows], gated[rows])
         return regression.predict_proba(scaler.transform(x))[:, 1]  # type: ignore[no-any-return]
 
     oof = np.zeros(len(y))
     outer = StratifiedKFold(folds, shuffle=True, random_state=0)
-    for number, (train_rows, test_rows) in enumerate(outer.split(np.zeros(len(y)), y), 1):
+    for number, (train_rows, test_rows) in enumerate(outer.split(np.zeros(len(y)), kind), 1):
         if progress:
             import click
 
             click.echo(f"  fold {number}/{folds}", err=True)
         oof[test_rows] = predict(fit(train_rows), test_rows)
     scaler, regression, table = fit(np.arange(len(y)))
-    threshold, at = _threshold(oof, y)
-    order = np.argsort(-oof, kind="stable")
+    labelled = kind >= 0
+    threshold, at = _threshold(oof[labelled], y[labelled])
+    order = np.argsort(-oof[labelled], kind="stable")
     metrics = {
         "cv_folds": folds,
-        "cv_roc_auc": round(float(roc_auc_score(y, oof)), 4),
-        "cv_precision_top50": round(float(y[order[:50]].mean()), 4),
-        "cv_precision_top200": round(float(y[order[:200]].mean()), 4),
+        "cv_roc_auc": round(float(roc_auc_score(y[labelled], oof[labelled])), 4),
+        "cv_precision_top50": round(float(y[labelled][order[:50]].mean()), 4),
+        "cv_precision_top200": round(float(y[labelled][order[:200]].mean()), 4),
         "threshold_precision": at["precision"],
         "threshold_recall": at["recall"],
+        "unlabelled_above_threshold": int(((kind == -1) & (oof >= threshold)).sum()),
     }
     info = {
         "trained_on": bulk.name,
         "trained_on_sha256": _sha256(bulk),
-        "positives": int(y.sum()),
-        "negatives": int((1 - y).sum()),
+        "positives": n_pos,
+        "negatives": n_neg,
+        "unlabelled": int((kind == -1).sum()),
+        "unlabelled_weight": UNLABELLED_WEIGHT,
         "records": len(kb),
         "triaged": len(kb.triage),
         "words": len(table),
         "metrics": metrics,
-        "threshold": "the probability with the best F1 score on the cross-validated probabilities",
-        "regenerate": f"kb discover {bulk.name} --train  (from the file's folder, or give its path; writes {MODEL_FILE})",
+        "metrics_note": "cross-validated on the records (positives) and triaged papers (negatives) of the file; "
+                        "the threshold is the probability with the best F1 score there",
+        "regenerate": f"kb discover {bulk.name} --train  (give the file's path; writes {MODEL_FILE})",
         "settings": {"regularisation": REGULARISATION, "min_word_count": MIN_WORD_COUNT, "neighbours": NEIGHBOURS,
                      "folds": folds, "inner_folds": INNER_FOLDS},
     }
