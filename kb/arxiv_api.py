@@ -235,9 +235,9 @@ class _Failures:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc is None:
-            return False
+            return
         import arxiv
         import requests
 
@@ -254,7 +254,6 @@ class _Failures:
             raise KbError(f"{what}: arXiv answered HTTP {exc.status} after {RETRIES + 1} tries ({url}); try again later") from None
         if isinstance(exc, arxiv.ArxivError):
             raise KbError(f"{what}: arXiv's answer could not be used: {exc.message}") from None
-        return False
 
 
 def fetch_many(fetcher: Fetcher, ids: list[str]) -> tuple[dict[str, ArxivPaper], list[Skipped]]:

@@ -41,9 +41,13 @@ def read(root: Path) -> dict[str, Checked]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {str(k): Checked(str(v["checked"]), int(v["references"]), int(v["arxiv"])) for k, v in data["papers"].items()}
+        return {
+            str(k): Checked(str(v["checked"]), int(v["references"]), int(v["arxiv"])) for k, v in data["papers"].items()
+        }
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise KbError(f"{LOG_FILE}: not a citation log ({exc}); fix it or delete it (`kb refs --all` rebuilds it)") from None
+        raise KbError(
+            f"{LOG_FILE}: not a citation log ({exc}); fix it or delete it (`kb refs --all` rebuilds it)"
+        ) from None
 
 
 def record(log: dict[str, Checked], paper_id: str, references: int, arxiv: int, today: dt.date) -> None:
@@ -54,9 +58,20 @@ def record(log: dict[str, Checked], paper_id: str, references: int, arxiv: int, 
 
 
 def write(root: Path, log: dict[str, Checked]) -> None:
-    lines = [f"  {json.dumps(pid)}: " + json.dumps({"checked": c.checked, "references": c.references, "arxiv": c.arxiv})
-             for pid, c in sorted(log.items())]
-    note = ("written by `kb refs`: papers whose references were read from Semantic Scholar (how many it listed, how many "
-            "with an arXiv id); the site shows citations only for these")
-    text = "{\n \"note\": " + json.dumps(note) + ",\n \"papers\": {\n" + ",\n".join(lines) + ("\n" if lines else "") + " }\n}\n"
+    lines = [
+        f"  {json.dumps(pid)}: " + json.dumps({"checked": c.checked, "references": c.references, "arxiv": c.arxiv})
+        for pid, c in sorted(log.items())
+    ]
+    note = (
+        "written by `kb refs`: papers whose references were read from Semantic Scholar (how many it listed, how many "
+        "with an arXiv id); the site shows citations only for these"
+    )
+    text = (
+        '{\n "note": '
+        + json.dumps(note)
+        + ',\n "papers": {\n'
+        + ",\n".join(lines)
+        + ("\n" if lines else "")
+        + " }\n}\n"
+    )
     atomic.write_text(path_of(root), text)

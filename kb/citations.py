@@ -223,7 +223,8 @@ def fetch_all(arxiv_ids: list[str], timeout: float = DEFAULT_TIMEOUT, sleep: Any
                 if not isinstance(paper, dict):
                     out.unknown.append(arxiv_id)
                     continue
-                entries = paper.get("references") if isinstance(paper.get("references"), list) else []
+                listed = paper.get("references")
+                entries: list[Any] = listed if isinstance(listed, list) else []
                 count = paper.get("referenceCount")
                 if isinstance(count, int) and count > len(entries):
                     try:

@@ -44,7 +44,9 @@ def added_by_git(root: Path) -> dict[str, dt.date]:
 
     def run(*args: str) -> str | None:
         try:
-            done = subprocess.run([git, *args], cwd=root, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False)
+            done = subprocess.run(
+                [git, *args], cwd=root, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout if done.returncode == 0 else None

@@ -40,8 +40,12 @@ class Result:
         return self.problem is not None
 
 
-def check(links: Iterable[Link], timeout: float = TIMEOUT, concurrency: int = CONCURRENCY,
-          done: Callable[[Result], None] | None = None) -> list[Result]:
+def check(
+    links: Iterable[Link],
+    timeout: float = TIMEOUT,
+    concurrency: int = CONCURRENCY,
+    done: Callable[[Result], None] | None = None,
+) -> list[Result]:
     """Every link's result, in the order given. Each distinct URL is asked once."""
     import requests
 

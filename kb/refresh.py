@@ -40,16 +40,21 @@ def refresh(data: dict[str, Any], paper: ArxivPaper) -> Refresh:
     if not authors and paper.authors:
         out.changes["authors"] = list(paper.authors)
     elif isinstance(authors, list) and paper.authors and authors != paper.authors:
-        out.notes.append(f"arXiv lists {len(paper.authors)} authors ({_names(paper.authors)}), the record "
-                         f"{len(authors)} ({_names(authors)}); left as it is")
+        out.notes.append(
+            f"arXiv lists {len(paper.authors)} authors ({_names(paper.authors)}), the record "
+            f"{len(authors)} ({_names(authors)}); left as it is"
+        )
     if not data.get("published"):
         out.changes["published"] = paper.published.isoformat()
     year = data.get("year")
     if isinstance(year, int) and year != paper.published.year:
-        out.notes.append(f"arXiv's first version is from {paper.published.isoformat()}, the record says {year}; left as it is")
+        out.notes.append(
+            f"arXiv's first version is from {paper.published.isoformat()}, the record says {year}; left as it is"
+        )
     if not data.get("venue") and paper.journal_ref and len(paper.journal_ref) <= MAX_VENUE:
         out.changes["venue"] = paper.journal_ref
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+    stated = data.get("links")
+    links: dict[str, Any] = stated if isinstance(stated, dict) else {}
     if paper.doi and DOI.match(paper.doi) and not links.get("doi"):
         out.changes["links"] = {**links, "doi": paper.doi}
     if out.changes:

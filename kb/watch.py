@@ -38,8 +38,18 @@ FIRST_WATCH_DAYS = 7
 # The arXiv categories where multimodal-model explainability is posted.
 CATEGORIES = ("cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.MM")
 # Words that mark a paper as about multimodal models; the model names studied by the records are added.
-ANCHORS = ("multimodal", "multi-modal", "vision-language", "vision language", "MLLM", "MLLMs", "LVLM", "LVLMs",
-           "VLM", "VLMs")
+ANCHORS = (
+    "multimodal",
+    "multi-modal",
+    "vision-language",
+    "vision language",
+    "MLLM",
+    "MLLMs",
+    "LVLM",
+    "LVLMs",
+    "VLM",
+    "VLMs",
+)
 MODEL_NAMES = 25  # the most studied models join the query (arXiv's URLs stay short)
 MIN_STUDIES = 2
 
@@ -52,7 +62,9 @@ def query(kb: KnowledgeBase, since: dt.date) -> str:
     if model_facet is not None:
         for record in kb:
             studied.update(record.values(model_facet.key))
-    names = [name for name, count in sorted(studied.items(), key=lambda item: (-item[1], item[0])) if count >= MIN_STUDIES]
+    names = [
+        name for name, count in sorted(studied.items(), key=lambda item: (-item[1], item[0])) if count >= MIN_STUDIES
+    ]
     terms = [*ANCHORS, *names[:MODEL_NAMES]]
     cats = " OR ".join(f"cat:{c}" for c in CATEGORIES)
     words = " OR ".join(f'abs:"{t}"' if not t.isalnum() else f"abs:{t}" for t in terms)
@@ -90,9 +102,11 @@ def read_state(project: Project) -> State:
 
 
 def write_state(project: Project, state: State) -> None:
-    data = {"through": state.through.isoformat() if state.through else None,
-            "note": "written by `kb watch`: the newest arXiv submission date it read in full; the next watch starts "
-                    f"{OVERLAP_DAYS} days earlier"}
+    data = {
+        "through": state.through.isoformat() if state.through else None,
+        "note": "written by `kb watch`: the newest arXiv submission date it read in full; the next watch starts "
+        f"{OVERLAP_DAYS} days earlier",
+    }
     atomic.write_text(state_path(project), json.dumps(data, indent=1) + "\n")
 
 
@@ -106,8 +120,9 @@ class Decision:
     score: float | None = None
 
 
-def decide(papers: Sequence[ArxivPaper], kb: KnowledgeBase, papers_dir: Path, scores: dict[str, float],
-           threshold: float) -> list[Decision]:
+def decide(
+    papers: Sequence[ArxivPaper], kb: KnowledgeBase, papers_dir: Path, scores: dict[str, float], threshold: float
+) -> list[Decision]:
     """Every listed paper with what happens to it; scored papers best first."""
     out: list[Decision] = []
     for paper in papers:
@@ -123,8 +138,13 @@ def decide(papers: Sequence[ArxivPaper], kb: KnowledgeBase, papers_dir: Path, sc
 
 def to_score(papers: Sequence[ArxivPaper], kb: KnowledgeBase, papers_dir: Path) -> list[ArxivPaper]:
     """The papers that are neither records (nor drafts) nor triaged: the ones the model scores."""
-    return [p for p in papers if p.id not in kb.records and p.id not in kb.triage
-            and not (papers_dir / f"{identifier.file_stem(p.id)}.yaml").exists()]
+    return [
+        p
+        for p in papers
+        if p.id not in kb.records
+        and p.id not in kb.triage
+        and not (papers_dir / f"{identifier.file_stem(p.id)}.yaml").exists()
+    ]
 
 
 def newest(papers: Sequence[ArxivPaper], before: dt.date | None) -> dt.date | None:

@@ -21,19 +21,44 @@ SHOWN_BELOW = 10
 
 
 @app.command()
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="List submissions from this date (default: where the last watch stopped, curation/watch.json).")
-@click.option("--max", "max_drafts", type=click.IntRange(min=0), default=25, show_default=True,
-              help="Draft at most this many papers (the best scored); the others passing the threshold are listed.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="List submissions from this date (default: where the last watch stopped, curation/watch.json).",
+)
+@click.option(
+    "--max",
+    "max_drafts",
+    type=click.IntRange(min=0),
+    default=25,
+    show_default=True,
+    help="Draft at most this many papers (the best scored); the others passing the threshold are listed.",
+)
 @click.option("--dry-run", is_flag=True, help="List and rank, write nothing (no drafts, no state).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was found and decided as JSON.")
 @click.option("--no-suggest", is_flag=True, help="Drafts without the suggested classification.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for arXiv.")
-@click.option("--page-size", type=click.IntRange(min=1, max=2000), default=200, show_default=True,
-              help="Entries per request to arXiv's API.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for arXiv."
+)
+@click.option(
+    "--page-size",
+    type=click.IntRange(min=1, max=2000),
+    default=200,
+    show_default=True,
+    help="Entries per request to arXiv's API.",
+)
 @click.pass_context
-def watch(ctx: click.Context, since: dt.datetime | None, max_drafts: int, dry_run: bool, as_json: bool, no_suggest: bool,
-          timeout: float, page_size: int) -> None:
+def watch(
+    ctx: click.Context,
+    since: dt.datetime | None,
+    max_drafts: int,
+    dry_run: bool,
+    as_json: bool,
+    no_suggest: bool,
+    timeout: float,
+    page_size: int,
+) -> None:
     """Draft the new arXiv papers that belong in the knowledge base.
 
     Lists recent submissions in the relevant categories (KB_ARXIV_API_URL, KB_ARXIV_DELAY seconds between
@@ -65,26 +90,51 @@ def watch(ctx: click.Context, since: dt.datetime | None, max_drafts: int, dry_ru
     chosen, over = passing[:max_drafts], passing[max_drafts:]
     texts = draft_texts(project, [d.paper for d in chosen], suggest=not no_suggest) if chosen else {}
     through = watching.newest(listing.papers, state.through)
-    counts = {verdict: sum(1 for d in decisions if d.verdict == verdict) for verdict in ("record", "triaged", "below", "draft")}
+    counts = {
+        verdict: sum(1 for d in decisions if d.verdict == verdict)
+        for verdict in ("record", "triaged", "below", "draft")
+    }
     files = {d.paper.id: project.papers_dir / f"{identifier.file_stem(d.paper.id)}.yaml" for d in chosen}
     if as_json:
-        def row(d: Any) -> dict[str, Any]:
-            return {"id": d.paper.id, "title": d.paper.title, "published": d.paper.published.isoformat(), "score": d.score}
 
-        click.echo(json.dumps({
-            "since": start.isoformat(), "through": through.isoformat() if through else None, "query": query,
-            "listed": len(listing.papers), "pages": listing.pages, "threshold": round(scorer.model.threshold, 4),
-            "records": counts["record"], "triaged": counts["triaged"], "below": counts["below"],
-            "withdrawn": [s.id for s in listing.withdrawn], "malformed": [s.reason for s in listing.malformed],
-            "drafted": [{**row(d), "file": project.shown(files[d.paper.id])} for d in chosen],
-            "over_max": [row(d) for d in over],
-            "best_below": [row(d) for d in decisions if d.verdict == "below"][:SHOWN_BELOW],
-            "dry_run": dry_run,
-        }, ensure_ascii=False, indent=2))
+        def row(d: Any) -> dict[str, Any]:
+            return {
+                "id": d.paper.id,
+                "title": d.paper.title,
+                "published": d.paper.published.isoformat(),
+                "score": d.score,
+            }
+
+        click.echo(
+            json.dumps(
+                {
+                    "since": start.isoformat(),
+                    "through": through.isoformat() if through else None,
+                    "query": query,
+                    "listed": len(listing.papers),
+                    "pages": listing.pages,
+                    "threshold": round(scorer.model.threshold, 4),
+                    "records": counts["record"],
+                    "triaged": counts["triaged"],
+                    "below": counts["below"],
+                    "withdrawn": [s.id for s in listing.withdrawn],
+                    "malformed": [s.reason for s in listing.malformed],
+                    "drafted": [{**row(d), "file": project.shown(files[d.paper.id])} for d in chosen],
+                    "over_max": [row(d) for d in over],
+                    "best_below": [row(d) for d in decisions if d.verdict == "below"][:SHOWN_BELOW],
+                    "dry_run": dry_run,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
-        click.echo(f"{len(listing.papers)} papers listed in {listing.pages} page(s): {counts['record']} already records or drafts, "
-                   f"{counts['triaged']} triaged, {counts['below']} below the threshold {scorer.model.threshold:.2f}, "
-                   f"{counts['draft']} above it", err=True)
+        click.echo(
+            f"{len(listing.papers)} papers listed in {listing.pages} page(s): {counts['record']} already records or drafts, "
+            f"{counts['triaged']} triaged, {counts['below']} below the threshold {scorer.model.threshold:.2f}, "
+            f"{counts['draft']} above it",
+            err=True,
+        )
         for skipped in [*listing.withdrawn, *listing.malformed]:
             click.echo(f"skipped {skipped.id or 'an entry'}: {skipped.reason}", err=True)
         for d in chosen:
@@ -98,14 +148,19 @@ def watch(ctx: click.Context, since: dt.datetime | None, max_drafts: int, dry_ru
         atomic.write_text(files[d.paper.id], texts[d.paper.id])
     watching.write_state(project, watching.State(through))
     if not as_json:
-        click.echo(f"wrote {len(chosen)} draft(s); the next watch starts from {watching.State(through).since(dt.date.today())}", err=True)
+        click.echo(
+            f"wrote {len(chosen)} draft(s); the next watch starts from {watching.State(through).since(dt.date.today())}",
+            err=True,
+        )
 
 
 @app.command()
 @click.argument("ids", nargs=-1, metavar="ID...")
 @click.option("--all", "every", is_flag=True, help="Every record with an arXiv id.")
 @click.option("--write", is_flag=True, help="Write the changes (default: only show them).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for arXiv.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for arXiv."
+)
 @click.pass_context
 def refresh(ctx: click.Context, ids: tuple[str, ...], every: bool, write: bool, timeout: float) -> None:
     """Update records with arXiv's current facts: fill unknown authors, propose a venue from the journal
@@ -169,7 +224,12 @@ def refresh(ctx: click.Context, ids: tuple[str, ...], every: bool, write: bool, 
         plans.append(_Planned(path, text, new_text, "refresh"))
     for plan in plans:
         _show_diff(project, plan)
-    click.echo(f"{len(plans)} of {len(targets)} record(s) would change" if not write else f"{len(plans)} of {len(targets)} record(s) change", err=True)
+    click.echo(
+        f"{len(plans)} of {len(targets)} record(s) would change"
+        if not write
+        else f"{len(plans)} of {len(targets)} record(s) change",
+        err=True,
+    )
     if not write:
         if plans:
             click.echo("nothing written: run again with --write", err=True)
@@ -180,9 +240,20 @@ def refresh(ctx: click.Context, ids: tuple[str, ...], every: bool, write: bool, 
 
 
 @app.command()
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True, help="Seconds to wait for each answer.")
-@click.option("--concurrency", type=click.IntRange(min=1, max=32), default=8, show_default=True,
-              help="Requests at once (never more than one per host).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for each answer.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=32),
+    default=8,
+    show_default=True,
+    help="Requests at once (never more than one per host).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print every link's result as JSON.")
 @click.pass_context
 def links(ctx: click.Context, timeout: float, concurrency: int, as_json: bool) -> None:
@@ -193,14 +264,32 @@ def links(ctx: click.Context, timeout: float, concurrency: int, as_json: bool) -
 
     project = project_of(ctx)
     kb, _ = load_valid(project)
-    found = [checking.Link(project.shown(kb.files[r.id]), f"links.{name}", url)
-             for r in sorted(kb, key=lambda r: r.id) for name in ("code", "project") if (url := getattr(r.links, name))]
+    found = [
+        checking.Link(project.shown(kb.files[r.id]), f"links.{name}", url)
+        for r in sorted(kb, key=lambda r: r.id)
+        for name in ("code", "project")
+        if (url := getattr(r.links, name))
+    ]
     click.echo(f"checking {len(found)} links ...", err=True)
     results = checking.check(found, timeout=timeout, concurrency=concurrency)
     dead = [r for r in results if r.dead]
     if as_json:
-        click.echo(json.dumps([{"file": r.link.record, "field": r.link.field, "url": r.link.url, "status": r.status,
-                                "final_url": r.final_url, "problem": r.problem} for r in results], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "file": r.link.record,
+                        "field": r.link.field,
+                        "url": r.link.url,
+                        "status": r.status,
+                        "final_url": r.final_url,
+                        "problem": r.problem,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
     else:
         for r in dead:
             click.echo(f"{r.link.record}: {r.link.field}: {r.link.url}: {r.problem}")

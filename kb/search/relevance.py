@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
     from kb.knowledge_base import KnowledgeBase
     from kb.search.static import StaticEncoder
-    from kb.search.vectors import VectorIndex
 
 MODEL_FILE = "curation/discovery-model.json"
 FORMAT = 1
@@ -59,9 +58,34 @@ UNLABELLED_WEIGHT = 0.5
 # The scope is explanation AND multimodal models, an AND a linear model cannot express from word weights alone;
 # a gate (does the text name a non-text modality or a multimodal model?) and its products with the topical
 # features let it. Words from the taxonomy's vocabulary: modalities, "vision-language", model families.
-GATE_WORDS = ("multimodal", "multi-modal", "vision", "visual", "visually", "image", "images", "video", "videos",
-              "audio", "speech", "vlm", "vlms", "mllm", "mllms", "lvlm", "lvlms", "lmm", "lmms", "clip", "llava",
-              "pixel", "pixels", "vision-language", "3d", "point cloud")
+GATE_WORDS = (
+    "multimodal",
+    "multi-modal",
+    "vision",
+    "visual",
+    "visually",
+    "image",
+    "images",
+    "video",
+    "videos",
+    "audio",
+    "speech",
+    "vlm",
+    "vlms",
+    "mllm",
+    "mllms",
+    "lvlm",
+    "lvlms",
+    "lmm",
+    "lmms",
+    "clip",
+    "llava",
+    "pixel",
+    "pixels",
+    "vision-language",
+    "3d",
+    "point cloud",
+)
 GATED = ("log_odds", *NEIGHBOUR_FEATURES)
 
 
@@ -108,7 +132,9 @@ class References:
                 continue
             scores, rows = index.search(vectors, NEIGHBOURS + 1)
             for i, paper_id in enumerate(own):
-                kept = [float(s) for s, r in zip(scores[i], rows[i], strict=True) if r >= 0 and ids[r] != paper_id][:NEIGHBOURS]
+                kept = [float(s) for s, r in zip(scores[i], rows[i], strict=True) if r >= 0 and ids[r] != paper_id][
+                    :NEIGHBOURS
+                ]
                 if kept:
                     out[i, 2 * column] = kept[0]
                     out[i, 2 * column + 1] = sum(kept) / len(kept)
@@ -137,17 +163,19 @@ def words_of(texts: Sequence[str]) -> list[set[str]]:
     return [set(tokenize(text)) for text in texts]
 
 
-def word_table(words: Sequence[set[str]], labels: Sequence[int], weights: Sequence[float] | None = None) -> dict[str, float]:
+def word_table(
+    words: Sequence[set[str]], labels: Sequence[int], weights: Sequence[float] | None = None
+) -> dict[str, float]:
     """Naive-Bayes log-odds per word, records against the rest (Bernoulli counts, weighted, add-one prior)."""
-    positive: Counter[str] = Counter()
-    negative: Counter[str] = Counter()
+    positive: dict[str, float] = {}
+    negative: dict[str, float] = {}
     seen: Counter[str] = Counter()
     weights = weights if weights is not None else [1.0] * len(labels)
     n_pos = n_neg = 0.0
     for found, label, weight in zip(words, labels, weights, strict=True):
         target = positive if label else negative
         for word in found:
-            target[word] += weight
+            target[word] = target.get(word, 0.0) + weight
         seen.update(found)
         if label:
             n_pos += weight
@@ -157,7 +185,9 @@ def word_table(words: Sequence[set[str]], labels: Sequence[int], weights: Sequen
     for word, count in seen.items():
         if count >= MIN_WORD_COUNT:
             a, b = positive.get(word, 0.0), negative.get(word, 0.0)
-            table[word] = math.log((a + NB_PRIOR) / (n_pos + 2 * NB_PRIOR)) - math.log((b + NB_PRIOR) / (n_neg + 2 * NB_PRIOR))
+            table[word] = math.log((a + NB_PRIOR) / (n_pos + 2 * NB_PRIOR)) - math.log(
+                (b + NB_PRIOR) / (n_neg + 2 * NB_PRIOR)
+            )
     return table
 
 
@@ -190,13 +220,21 @@ class RelevanceModel:
         return 1.0 / (1.0 + np.exp(-logits))  # type: ignore[no-any-return]
 
     def to_json(self) -> str:
-        data = {"format": FORMAT, "kind": "kb-discovery-model", "base": self.base, "threshold": round(self.threshold, 6),
-                "info": self.info, "intercept": round(self.intercept, 6),
-                "features": ["vector"] * (len(self.weights) - 2 - 2 * len(GATED)) + [*GATED, "gate", *(f"gate*{f}" for f in GATED)],
-                "gate_words": self.gate_words,
-                "weights": [_digits(w) for w in self.weights], "mean": [_digits(m) for m in self.mean],
-                "scale": [_digits(s) for s in self.scale],
-                "words": {w: round(v, 4) for w, v in sorted(self.words.items())}}
+        data = {
+            "format": FORMAT,
+            "kind": "kb-discovery-model",
+            "base": self.base,
+            "threshold": round(self.threshold, 6),
+            "info": self.info,
+            "intercept": round(self.intercept, 6),
+            "features": ["vector"] * (len(self.weights) - 2 - 2 * len(GATED))
+            + [*GATED, "gate", *(f"gate*{f}" for f in GATED)],
+            "gate_words": self.gate_words,
+            "weights": [_digits(w) for w in self.weights],
+            "mean": [_digits(m) for m in self.mean],
+            "scale": [_digits(s) for s in self.scale],
+            "words": {w: round(v, 4) for w, v in sorted(self.words.items())},
+        }
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
     @classmethod
@@ -206,14 +244,23 @@ class RelevanceModel:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            model = cls(words={str(k): float(v) for k, v in data["words"].items()}, weights=[float(w) for w in data["weights"]],
-                        intercept=float(data["intercept"]), mean=[float(m) for m in data["mean"]],
-                        scale=[float(s) for s in data["scale"]], threshold=float(data["threshold"]), base=str(data["base"]),
-                        info=dict(data.get("info") or {}), gate_words=[str(w) for w in data["gate_words"]])
+            model = cls(
+                words={str(k): float(v) for k, v in data["words"].items()},
+                weights=[float(w) for w in data["weights"]],
+                intercept=float(data["intercept"]),
+                mean=[float(m) for m in data["mean"]],
+                scale=[float(s) for s in data["scale"]],
+                threshold=float(data["threshold"]),
+                base=str(data["base"]),
+                info=dict(data.get("info") or {}),
+                gate_words=[str(w) for w in data["gate_words"]],
+            )
             if data.get("format") != FORMAT or not len(model.weights) == len(model.mean) == len(model.scale):
                 raise ValueError("format or sizes")
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise KbError(f"{path}: not a discovery model this version reads ({exc}); retrain it with `kb discover FILE --train`") from None
+            raise KbError(
+                f"{path}: not a discovery model this version reads ({exc}); retrain it with `kb discover FILE --train`"
+            ) from None
         return model
 
 
@@ -224,8 +271,10 @@ class Scorer:
         from kb.search.static import base_encoder, source_hash
 
         if model.base != source_hash():
-            raise KbError(f"{MODEL_FILE} was trained on other static vectors ({model.base}, now {source_hash()}); "
-                          "retrain it with `kb discover FILE --train`")
+            raise KbError(
+                f"{MODEL_FILE} was trained on other static vectors ({model.base}, now {source_hash()}); "
+                "retrain it with `kb discover FILE --train`"
+            )
         self.model = model
         self.encoder = base_encoder(inputs.artefacts.search_base)
         self.references = References(inputs.kb, self.encoder)
@@ -238,7 +287,6 @@ class Scorer:
         return cls(inputs, RelevanceModel({}, [], 0.0, [], [], 0.5, source_hash()))  # features only
 
     def features(self, papers: Sequence[Paper], own: Sequence[str | None] | None = None) -> np.ndarray:
-        import numpy as np
 
         texts = [p.text for p in papers]
         vectors = self.encoder.encode(texts)
@@ -275,10 +323,10 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
     negatives of weight UNLABELLED_WEIGHT. FOLDS-fold cross-validation gives every paper an out-of-fold
     probability; the reported metrics and the threshold use the labelled papers' ones."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
+    from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
+    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 
     from kb.search.discover import plain_id, read_bulk
     from kb.search.static import source_hash
@@ -294,7 +342,9 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
     kind = np.array([labels[i] for i in papers])
     n_pos, n_neg = int((kind == 1).sum()), int((kind == 0).sum())
     if min(n_pos, n_neg) < INNER_FOLDS * 2:
-        raise KbError(f"{bulk}: holds {n_pos} records and {n_neg} triaged papers; training needs at least {INNER_FOLDS * 2} of each")
+        raise KbError(
+            f"{bulk}: holds {n_pos} records and {n_neg} triaged papers; training needs at least {INNER_FOLDS * 2} of each"
+        )
     y = (kind == 1).astype(int)
     weight = np.where(kind == -1, UNLABELLED_WEIGHT, 1.0)
     scorer = Scorer.untrained(inputs)
@@ -362,14 +412,26 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
         "words": len(table),
         "metrics": metrics,
         "metrics_note": "cross-validated on the records (positives) and triaged papers (negatives) of the file; "
-                        "the threshold is the probability with the best F1 score there",
+        "the threshold is the probability with the best F1 score there",
         "regenerate": f"kb discover {bulk.name} --train  (give the file's path; writes {MODEL_FILE})",
-        "settings": {"regularisation": REGULARISATION, "min_word_count": MIN_WORD_COUNT, "neighbours": NEIGHBOURS,
-                     "folds": folds, "inner_folds": INNER_FOLDS},
+        "settings": {
+            "regularisation": REGULARISATION,
+            "min_word_count": MIN_WORD_COUNT,
+            "neighbours": NEIGHBOURS,
+            "folds": folds,
+            "inner_folds": INNER_FOLDS,
+        },
     }
-    model = RelevanceModel(words=table, weights=[float(w) for w in regression.coef_[0]], intercept=float(regression.intercept_[0]),
-                           mean=[float(m) for m in scaler.mean_], scale=[float(s) for s in scaler.scale_],
-                           threshold=threshold, base=source_hash(), info=info)
+    model = RelevanceModel(
+        words=table,
+        weights=[float(w) for w in regression.coef_[0]],
+        intercept=float(regression.intercept_[0]),
+        mean=[float(m) for m in scaler.mean_],
+        scale=[float(s) for s in scaler.scale_],
+        threshold=threshold,
+        base=source_hash(),
+        info=info,
+    )
     ids = list(papers)
     return Training(model, {ids[i]: float(oof[i]) for i in range(len(ids))}, labels)
 
@@ -383,7 +445,10 @@ def _threshold(scores: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, floa
     recall = hits / max(int(y.sum()), 1)
     f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
     best = int(np.argmax(f1))
-    return float(scores[order[best]]), {"precision": round(float(precision[best]), 4), "recall": round(float(recall[best]), 4)}
+    return float(scores[order[best]]), {
+        "precision": round(float(precision[best]), 4),
+        "recall": round(float(recall[best]), 4),
+    }
 
 
 def write(inputs: Inputs, model: RelevanceModel) -> Path:

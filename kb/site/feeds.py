@@ -56,7 +56,9 @@ def files(kb: KnowledgeBase, dates: dict[str, dt.date]) -> dict[str, bytes]:
     return out
 
 
-def atom(kb: KnowledgeBase, records: Sequence[Record], dates: dict[str, dt.date], what: str, href: str, key: str) -> bytes:
+def atom(
+    kb: KnowledgeBase, records: Sequence[Record], dates: dict[str, dt.date], what: str, href: str, key: str
+) -> bytes:
     """One Atom 1.0 feed. Links are relative: a reader resolves them against the feed's own address."""
     ET.register_namespace("", ATOM)
     up = "../" * href.count("/")
@@ -77,7 +79,9 @@ def atom(kb: KnowledgeBase, records: Sequence[Record], dates: dict[str, dt.date]
         when = _stamp(dates[record.id])
         _add(entry, "published", when)
         _add(entry, "updated", when)
-        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=up + doc_url(paper_doc(record.id)))
+        ET.SubElement(
+            entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=up + doc_url(paper_doc(record.id))
+        )
         if record.arxiv_url:
             ET.SubElement(entry, f"{{{ATOM}}}link", rel="related", type="text/html", href=record.arxiv_url)
         for area in record.taxonomy:
@@ -106,16 +110,21 @@ def _updated(kb: KnowledgeBase, records: Sequence[Record], dates: dict[str, dt.d
     return max(posted) if posted else dt.date(1970, 1, 1)
 
 
-def whats_new(kb: KnowledgeBase, records: Sequence[Record], dates: dict[str, dt.date], links: list[dict[str, str]],
-              unknown: int) -> str:
+def whats_new(
+    kb: KnowledgeBase, records: Sequence[Record], dates: dict[str, dt.date], links: list[dict[str, str]], unknown: int
+) -> str:
     doc = WHATS_NEW
     up = "../" * doc_url(doc).count("/")
-    feeds = " · ".join(f'<a href="{up}{safe.attr(link["href"])}" type="application/atom+xml">{safe.text(link["title"].split(": ", 1)[1])}</a>'
-                       for link in links)
-    parts = ["<h1>What's new</h1>",
-             f'<p class="kb-feeds">Atom feeds: {feeds}.</p>',
-             f"<p>The {len(records)} papers that entered the knowledge base most recently, newest first, by the date "
-             "they entered (the record's <code>added</code> date, or the day its file was committed).</p>"]
+    feeds = " · ".join(
+        f'<a href="{up}{safe.attr(link["href"])}" type="application/atom+xml">{safe.text(link["title"].split(": ", 1)[1])}</a>'
+        for link in links
+    )
+    parts = [
+        "<h1>What's new</h1>",
+        f'<p class="kb-feeds">Atom feeds: {feeds}.</p>',
+        f"<p>The {len(records)} papers that entered the knowledge base most recently, newest first, by the date "
+        "they entered (the record's <code>added</code> date, or the day its file was committed).</p>",
+    ]
     month = None
     for record in records:
         day = dates[record.id]
@@ -123,16 +132,18 @@ def whats_new(kb: KnowledgeBase, records: Sequence[Record], dates: dict[str, dt.
             if month is not None:
                 parts.append("</ul>")
             month = (day.year, day.month)
-            parts.append(f"<h2>{day:%B %Y}</h2><ul class=\"kb-whats-new\">")
+            parts.append(f'<h2>{day:%B %Y}</h2><ul class="kb-whats-new">')
         areas = ", ".join(kb.taxonomy.path_name(a) for a in record.taxonomy)
-        parts.append(f'<li><time datetime="{day.isoformat()}">{day.isoformat()}</time> '
-                     f'<a href="{up}{doc_url(paper_doc(record.id))}" data-paper-id="{safe.attr(record.id)}">{safe.text(record.title)}</a> '
-                     f'<span class="kb-year">({record.year})</span> <span class="kb-areas">{safe.text(areas)}</span></li>')
+        parts.append(
+            f'<li><time datetime="{day.isoformat()}">{day.isoformat()}</time> '
+            f'<a href="{up}{doc_url(paper_doc(record.id))}" data-paper-id="{safe.attr(record.id)}">{safe.text(record.title)}</a> '
+            f'<span class="kb-year">({record.year})</span> <span class="kb-areas">{safe.text(areas)}</span></li>'
+        )
     if month is not None:
         parts.append("</ul>")
     if unknown:
         parts.append(f"<p><em>{unknown} papers have no known date of entry and are not listed.</em></p>")
-    return "---\ntitle: What's new\n---\n\n<div class=\"kb-whats-new-page\">\n" + "\n".join(parts) + "\n</div>\n"
+    return '---\ntitle: What\'s new\n---\n\n<div class="kb-whats-new-page">\n' + "\n".join(parts) + "\n</div>\n"
 
 
 # -- the mkdocs hook --------------------------------------------------------------------------------------
@@ -154,6 +165,8 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
     if not feeds or at < 0:
         return output
     up = "../" * (page.url or "").count("/")
-    tags = "".join(f'<link rel="alternate" type="application/atom+xml" title="{safe.attr(f["title"])}" href="{up}{safe.attr(f["href"])}">'
-                   for f in feeds)
+    tags = "".join(
+        f'<link rel="alternate" type="application/atom+xml" title="{safe.attr(f["title"])}" href="{up}{safe.attr(f["href"])}">'
+        for f in feeds
+    )
     return output[:at] + tags + output[at:]

@@ -22,8 +22,13 @@ DAYS = {"2305.10355.yaml": "2026-01-05", "2311.16922.yaml": "2026-02-10", "2410.
 
 
 def _git(root: Path, *args: str, date: str | None = None) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "kb test", "GIT_AUTHOR_EMAIL": "kb@example.invalid",
-           "GIT_COMMITTER_NAME": "kb test", "GIT_COMMITTER_EMAIL": "kb@example.invalid"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "kb test",
+        "GIT_AUTHOR_EMAIL": "kb@example.invalid",
+        "GIT_COMMITTER_NAME": "kb test",
+        "GIT_COMMITTER_EMAIL": "kb@example.invalid",
+    }
     if date:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"{date}T12:00:00+00:00"
     subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
@@ -49,13 +54,19 @@ def test_entry_dates_come_from_git_history_and_the_added_field(history: Path) ->
     probe.write_text(probe.read_text(encoding="utf-8") + "added: 2026-04-01\n", encoding="utf-8")
     kb = load(Project(history))
     dates = entry_dates(kb, history)
-    assert dates == {"2305.10355": dt.date(2026, 1, 5), "2311.16922": dt.date(2026, 2, 10), "2410.04819": dt.date(2026, 3, 15),
-                     "toy-attention-probe": dt.date(2026, 4, 1)}  # the uncommitted survey record: unknown, not today
+    assert dates == {
+        "2305.10355": dt.date(2026, 1, 5),
+        "2311.16922": dt.date(2026, 2, 10),
+        "2410.04819": dt.date(2026, 3, 15),
+        "toy-attention-probe": dt.date(2026, 4, 1),
+    }  # the uncommitted survey record: unknown, not today
 
 
 def test_no_history_means_unknown_dates(history: Path, tmp_path: Path) -> None:
     shallow = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{history}", str(shallow)], check=True, capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{history}", str(shallow)], check=True, capture_output=True
+    )
     assert added_by_git(shallow) == {}  # a shallow clone's one commit would claim every file
     plain = tmp_path / "plain"
     shutil.copytree(history, plain, ignore=shutil.ignore_patterns(".git"))
@@ -68,7 +79,9 @@ def test_feeds_parse_and_list_the_newest_records_first(history: Path) -> None:
     parsed = feedparser.parse(out[feeds.FEED])
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.version == "atom10"
-    assert [e.title for e in parsed.entries] == [kb.records[i].title for i in ("2410.04819", "2311.16922", "2305.10355")]
+    assert [e.title for e in parsed.entries] == [
+        kb.records[i].title for i in ("2410.04819", "2311.16922", "2305.10355")
+    ]
     first = parsed.entries[0]
     assert first.link == "papers/2410.04819/" and first.published.startswith("2026-03-15")
     assert parsed.feed.updated.startswith("2026-03-15")  # the newest entry, not the build's clock
@@ -78,8 +91,11 @@ def test_feeds_parse_and_list_the_newest_records_first(history: Path) -> None:
     for root in kb.taxonomy.roots():
         per = feedparser.parse(out[feeds.PERSPECTIVE_FEED.format(root=root)])
         assert not per.bozo
-        expected = {kb.records[i].title for i in ("2410.04819", "2311.16922", "2305.10355")
-                    if any(kb.taxonomy.perspective(a) == root for a in kb.records[i].taxonomy)}
+        expected = {
+            kb.records[i].title
+            for i in ("2410.04819", "2311.16922", "2305.10355")
+            if any(kb.taxonomy.perspective(a) == root for a in kb.records[i].taxonomy)
+        }
         assert {e.title for e in per.entries} == expected
         if expected:
             assert per.entries[0].link.startswith("../papers/")
@@ -92,7 +108,9 @@ def test_feeds_parse_and_list_the_newest_records_first(history: Path) -> None:
 def test_record_text_stays_text_in_feeds(history: Path) -> None:
     probe = history / "papers" / "toy-attention-probe.yaml"
     title = "title: A Toy Probe of Attention in Vision-Language Models"
-    text = probe.read_text(encoding="utf-8").replace(title, 'title: "<script>alert(1)</script> A Toy Probe of Attention"')
+    text = probe.read_text(encoding="utf-8").replace(
+        title, 'title: "<script>alert(1)</script> A Toy Probe of Attention"'
+    )
     probe.write_text(text + "added: 2026-05-01\n", encoding="utf-8")
     kb = load(Project(history))
     out = feeds.files(kb, entry_dates(kb, history))

@@ -46,8 +46,10 @@ class Entry:
     malformed: bool = False  # no <published>: the arxiv package drops such an entry
 
     def xml(self) -> str:
-        parts = [f"  <entry>\n    <id>http://arxiv.org/abs/{self.id}v1</id>",
-                 f"    <updated>{self.published}T00:00:00Z</updated>"]
+        parts = [
+            f"  <entry>\n    <id>http://arxiv.org/abs/{self.id}v1</id>",
+            f"    <updated>{self.published}T00:00:00Z</updated>",
+        ]
         if not self.malformed:
             parts.append(f"    <published>{self.published}T00:00:00Z</published>")
         parts.append(f"    <title>{escape(self.title)}</title>\n    <summary>{escape(self.abstract)}</summary>")
@@ -56,12 +58,16 @@ class Entry:
             if value:
                 parts.append(f"    <arxiv:{tag}>{escape(value)}</arxiv:{tag}>")
         parts.append(f'    <link href="https://arxiv.org/abs/{self.id}v1" rel="alternate" type="text/html"/>')
-        parts.append('    <arxiv:primary_category term="cs.CV"/>\n    <category term="cs.CV" scheme="http://arxiv.org/schemas/atom"/>')
+        parts.append(
+            '    <arxiv:primary_category term="cs.CV"/>\n    <category term="cs.CV" scheme="http://arxiv.org/schemas/atom"/>'
+        )
         return "\n".join(parts) + "\n  </entry>\n"
 
 
 def feed(entries: list[Entry], total: int, start: int, per_page: int) -> bytes:
-    return (FEED_HEAD.format(total=total, start=start, per_page=per_page) + "".join(e.xml() for e in entries) + "</feed>\n").encode()
+    return (
+        FEED_HEAD.format(total=total, start=start, per_page=per_page) + "".join(e.xml() for e in entries) + "</feed>\n"
+    ).encode()
 
 
 @dataclass
@@ -81,11 +87,18 @@ class Services:
     requests: list[str] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
-        return {"KB_ARXIV_API_URL": f"{self.url}/api/query", "KB_CITATIONS_API_URL": f"{self.url}/graph/v1",
-                "KB_ARXIV_DELAY": "0"}
+        return {
+            "KB_ARXIV_API_URL": f"{self.url}/api/query",
+            "KB_CITATIONS_API_URL": f"{self.url}/graph/v1",
+            "KB_ARXIV_DELAY": "0",
+        }
 
     def listing_requests(self) -> list[dict[str, list[str]]]:
-        return [parse_qs(urlparse(r).query) for r in self.requests if r.startswith("GET /api/query") and "search_query=%28" in r]
+        return [
+            parse_qs(urlparse(r).query)
+            for r in self.requests
+            if r.startswith("GET /api/query") and "search_query=%28" in r
+        ]
 
 
 @pytest.fixture
@@ -127,7 +140,7 @@ def services() -> Iterator[Services]:
                 found = [state.papers[i] for i in ids if i in state.papers]
                 self._send(200, feed(found, len(found), 0, per_page), "application/atom+xml; charset=utf-8")
                 return
-            page = state.listing[start:start + per_page]
+            page = state.listing[start : start + per_page]
             if start in state.empty_always or start in state.empty_once:
                 state.empty_once.discard(start)
                 page = []
@@ -145,7 +158,9 @@ def services() -> Iterator[Services]:
                 state.s2_answers_before_throttle -= 1
             if state.s2_throttle > 0:
                 state.s2_throttle -= 1
-                self._send(429, b'{"message": "Too Many Requests"}', "application/json", {"Retry-After": state.s2_retry_after})
+                self._send(
+                    429, b'{"message": "Too Many Requests"}', "application/json", {"Retry-After": state.s2_retry_after}
+                )
                 return
             answer = []
             for asked in json.loads(body)["ids"]:
@@ -155,8 +170,14 @@ def services() -> Iterator[Services]:
                     continue
                 refs = [{"paperId": f"{n:040d}", "externalIds": {"ArXiv": c}} for n, c in enumerate(cited, 1)]
                 refs.append({"paperId": None, "externalIds": None})  # a reference Semantic Scholar could not resolve
-                answer.append({"paperId": "0" * 40, "externalIds": {"ArXiv": asked.removeprefix("arXiv:")},
-                               "referenceCount": len(refs), "references": refs})
+                answer.append(
+                    {
+                        "paperId": "0" * 40,
+                        "externalIds": {"ArXiv": asked.removeprefix("arXiv:")},
+                        "referenceCount": len(refs),
+                        "references": refs,
+                    }
+                )
             self._send(200, json.dumps(answer).encode(), "application/json")
 
         def log_message(self, format: str, *args: object) -> None:
@@ -180,7 +201,9 @@ def curated_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(TOY, root)
     bulk = curated.make(root)
     copy_search_base(root)
-    done = subprocess.run([*kb_executable(), "discover", str(bulk), "--train"], cwd=root, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [*kb_executable(), "discover", str(bulk), "--train"], cwd=root, capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr
     return root
 

@@ -24,8 +24,12 @@ def web() -> Iterator[tuple[str, list[str]]]:
             if self.path == "/never":
                 time.sleep(3)
                 return
-            status, headers = {"/ok": (200, {}), "/moved": (301, {"Location": "/ok"}), "/gone": (404, {}),
-                               "/no-head": (405 if self.command == "HEAD" else 200, {})}.get(self.path, (404, {}))
+            status, headers = {
+                "/ok": (200, {}),
+                "/moved": (301, {"Location": "/ok"}),
+                "/gone": (404, {}),
+                "/no-head": (405 if self.command == "HEAD" else 200, {}),
+            }.get(self.path, (404, {}))
             payload = b"<html><body>a page</body></html>"
             try:
                 self.send_response(status)
@@ -57,7 +61,10 @@ def web() -> Iterator[tuple[str, list[str]]]:
 
 def test_link_check_reports_dead_links_only(web: tuple[str, list[str]]) -> None:
     url, seen = web
-    found = [links.Link("papers/a.yaml", "links.code", f"{url}/{name}") for name in ("ok", "moved", "gone", "no-head", "never")]
+    found = [
+        links.Link("papers/a.yaml", "links.code", f"{url}/{name}")
+        for name in ("ok", "moved", "gone", "no-head", "never")
+    ]
     results = {r.link.url.rsplit("/", 1)[1]: r for r in links.check(found, timeout=1, concurrency=4)}
     assert not results["ok"].dead and results["ok"].status == 200
     assert not results["moved"].dead and results["moved"].final_url == f"{url}/ok"
@@ -70,9 +77,15 @@ def test_link_check_reports_dead_links_only(web: tuple[str, list[str]]) -> None:
 def test_kb_links_lists_dead_links_with_file_and_field(toy_root: Path, run_kb, web: tuple[str, list[str]]) -> None:
     url, _ = web
     probe = toy_root / "papers" / "toy-attention-probe.yaml"  # its example.org link is not reachable from a test
-    probe.write_text(probe.read_text(encoding="utf-8").replace("  code: https://example.org/toy-probe\n", ""), encoding="utf-8")
+    probe.write_text(
+        probe.read_text(encoding="utf-8").replace("  code: https://example.org/toy-probe\n", ""), encoding="utf-8"
+    )
     path = toy_root / "papers" / "2305.10355.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("  arxiv: '2305.10355'", f"  arxiv: '2305.10355'\n  code: {url}/gone\n  project: {url}/moved"))
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "  arxiv: '2305.10355'", f"  arxiv: '2305.10355'\n  code: {url}/gone\n  project: {url}/moved"
+        )
+    )
     out = run_kb("links", "--timeout", "2", cwd=toy_root)
     assert out.returncode == 1
     assert out.stdout.strip() == f"papers/2305.10355.yaml: links.code: {url}/gone: HTTP 404"

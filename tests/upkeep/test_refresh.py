@@ -8,11 +8,21 @@ from kb import yamlfile
 from tests.upkeep.conftest import Entry, Services
 
 
-def test_refresh_fills_authors_venue_doi_and_records_a_new_title(curated_root: Path, run_kb, services: Services) -> None:
+def test_refresh_fills_authors_venue_doi_and_records_a_new_title(
+    curated_root: Path, run_kb, services: Services
+) -> None:
     services.papers = {
-        "2501.00101": Entry("2501.00101", "Modality-specific neurons in multimodal language models", "x", "2025-01-03",
-                            journal_ref="Fictitious Workshop on Multimodal Models 2026", doi="10.1234/kb.fictitious.101"),
-        "2501.00102": Entry("2501.00102", "Where multimodal LLMs look: visual attention across layers", "x", "2025-01-04"),
+        "2501.00101": Entry(
+            "2501.00101",
+            "Modality-specific neurons in multimodal language models",
+            "x",
+            "2025-01-03",
+            journal_ref="Fictitious Workshop on Multimodal Models 2026",
+            doi="10.1234/kb.fictitious.101",
+        ),
+        "2501.00102": Entry(
+            "2501.00102", "Where multimodal LLMs look: visual attention across layers", "x", "2025-01-04"
+        ),
     }
     authorless = curated_root / "papers" / "2501.00101.yaml"
     renamed = curated_root / "papers" / "2501.00102.yaml"
@@ -29,11 +39,15 @@ def test_refresh_fills_authors_venue_doi_and_records_a_new_title(curated_root: P
     assert written.returncode == 0, written.stderr
     data = yamlfile.load(authorless).data
     assert data["authors"] == ["Ada Example", "Bo Tester"] and data["published"] == "2025-01-03"
-    assert data["venue"] == "Fictitious Workshop on Multimodal Models 2026" and data["links"]["doi"] == "10.1234/kb.fictitious.101"
+    assert (
+        data["venue"] == "Fictitious Workshop on Multimodal Models 2026"
+        and data["links"]["doi"] == "10.1234/kb.fictitious.101"
+    )
     assert data["sources"] == ["https://arxiv.org/abs/2501.00101"]
     old = yamlfile.parse(before[authorless]).data
-    assert {k: v for k, v in data.items() if k not in ("authors", "published", "venue", "links", "sources")} == \
-        {k: v for k, v in old.items() if k not in ("links",)}
+    assert {k: v for k, v in data.items() if k not in ("authors", "published", "venue", "links", "sources")} == {
+        k: v for k, v in old.items() if k not in ("links",)
+    }
     # Only the new blocks were added: every line of the old file is still there, in order.
     kept = iter(authorless.read_text(encoding="utf-8").splitlines())
     assert all(any(line == other for other in kept) for line in before[authorless].splitlines())
@@ -45,15 +59,31 @@ def test_refresh_fills_authors_venue_doi_and_records_a_new_title(curated_root: P
 
 def test_refresh_never_overwrites_stated_facts(curated_root: Path, run_kb, services: Services) -> None:
     path = curated_root / "papers" / "2501.00103.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("year: 2025", "authors: [Cy Curated]\nyear: 2025\nvenue: KB Test Venue 2025"), encoding="utf-8")
-    services.papers = {"2501.00103": Entry("2501.00103", "A benchmark of object hallucination in large vision-language models",
-                                           "x", "2025-01-05", journal_ref="Another Venue 2026")}
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "year: 2025", "authors: [Cy Curated]\nyear: 2025\nvenue: KB Test Venue 2025"
+        ),
+        encoding="utf-8",
+    )
+    services.papers = {
+        "2501.00103": Entry(
+            "2501.00103",
+            "A benchmark of object hallucination in large vision-language models",
+            "x",
+            "2025-01-05",
+            journal_ref="Another Venue 2026",
+        )
+    }
     text = path.read_text(encoding="utf-8")
     out = run_kb("refresh", "--all", "--write", cwd=curated_root, env=services.env())
     assert out.returncode == 0, out.stderr
     assert "arXiv lists 2 authors (Ada Example, Bo Tester), the record 1 (Cy Curated); left as it is" in out.stderr
     data = yamlfile.load(path).data
-    assert data["authors"] == ["Cy Curated"] and data["venue"] == "KB Test Venue 2025" and data["published"] == "2025-01-05"
+    assert (
+        data["authors"] == ["Cy Curated"]
+        and data["venue"] == "KB Test Venue 2025"
+        and data["published"] == "2025-01-05"
+    )
     assert path.read_text(encoding="utf-8") != text
     # Papers arXiv did not return are reported, not touched.
     assert "papers/2501.00104.yaml: not refreshed: arXiv returned no entry for it" in out.stderr

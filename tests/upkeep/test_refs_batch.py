@@ -13,12 +13,16 @@ from kb import citations, yamlfile
 from tests.upkeep.conftest import Services
 
 
-def test_refs_all_waits_out_rate_limits_and_logs_what_it_fetched(curated_root: Path, run_kb, services: Services) -> None:
+def test_refs_all_waits_out_rate_limits_and_logs_what_it_fetched(
+    curated_root: Path, run_kb, services: Services
+) -> None:
     services.references = {"2501.00101": ["2501.00102", "2305.10355", "1706.03762"], "2501.00102": []}
     services.s2_throttle = 2
     out = run_kb("refs", "--all", cwd=curated_root, env=services.env())
     assert out.returncode == 0, out.stderr
-    assert [r for r in services.requests if r.startswith("POST")] == ["POST /graph/v1/paper/batch?fields=externalIds%2CreferenceCount%2Creferences.externalIds"] * 3
+    assert [r for r in services.requests if r.startswith("POST")] == [
+        "POST /graph/v1/paper/batch?fields=externalIds%2CreferenceCount%2Creferences.externalIds"
+    ] * 3
     data = yamlfile.load(curated_root / "papers" / "2501.00101.yaml").data
     assert data["cites"] == ["2305.10355", "2501.00102"]  # 1706.03762 is not a record: not kept
     log = json.loads((curated_root / "curation" / "citations.json").read_text())["papers"]
@@ -27,7 +31,9 @@ def test_refs_all_waits_out_rate_limits_and_logs_what_it_fetched(curated_root: P
     assert run_kb("validate", cwd=curated_root).returncode == 0
 
 
-def test_fetch_all_honours_retry_after_and_keeps_what_it_got(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_all_honours_retry_after_and_keeps_what_it_got(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key, value in services.env().items():
         monkeypatch.setenv(key, value)
     services.references = {"2501.00101": ["2501.00102"], "2501.00102": [], "2501.00103": ["2501.00101"]}
@@ -41,7 +47,9 @@ def test_fetch_all_honours_retry_after_and_keeps_what_it_got(services: Services,
     assert waits == [citations.PAUSE, 7.0, 7.0, 7.0, 7.0]  # the pause between batches, then Retry-After each time
 
 
-def test_a_refused_run_keeps_the_papers_answered_before_it(curated_root: Path, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_run_keeps_the_papers_answered_before_it(
+    curated_root: Path, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kb.cli import app
 
     for key, value in services.env().items():

@@ -12,24 +12,65 @@ from kb import yamlfile
 from tests.upkeep.conftest import Entry, Services
 
 IN_SCOPE = [
-    Entry("2611.00001", "Attention heads that read image tokens in multimodal LLMs",
-          "We analyse which attention heads of vision-language models move information from visual tokens to the answer.", "2026-11-28"),
-    Entry("2611.00002", "Object hallucination of large vision-language models: a benchmark",
-          "A benchmark measures how often multimodal LLMs hallucinate objects that are not in the image.", "2026-11-27"),
-    Entry("2611.00003", "Neurons for visual concepts in vision-language models",
-          "We find neurons in multimodal LLMs that respond to visual concepts and ablate them to test their role.", "2026-11-25"),
+    Entry(
+        "2611.00001",
+        "Attention heads that read image tokens in multimodal LLMs",
+        "We analyse which attention heads of vision-language models move information from visual tokens to the answer.",
+        "2026-11-28",
+    ),
+    Entry(
+        "2611.00002",
+        "Object hallucination of large vision-language models: a benchmark",
+        "A benchmark measures how often multimodal LLMs hallucinate objects that are not in the image.",
+        "2026-11-27",
+    ),
+    Entry(
+        "2611.00003",
+        "Neurons for visual concepts in vision-language models",
+        "We find neurons in multimodal LLMs that respond to visual concepts and ablate them to test their role.",
+        "2026-11-25",
+    ),
 ]
 OFF_TOPIC = [
-    Entry("2611.00004", "Traffic speed forecasting with graph transformers", "Graph transformers predict road traffic speed from loop sensors.", "2026-11-28"),
-    Entry("2611.00005", "Quantum annealing for portfolio optimisation", "An annealer picks portfolios under budget constraints.", "2026-11-26"),
-    Entry("2611.00006", "Soil moisture estimation from radar satellites", "Regression on radar backscatter estimates soil moisture.", "2026-11-24"),
+    Entry(
+        "2611.00004",
+        "Traffic speed forecasting with graph transformers",
+        "Graph transformers predict road traffic speed from loop sensors.",
+        "2026-11-28",
+    ),
+    Entry(
+        "2611.00005",
+        "Quantum annealing for portfolio optimisation",
+        "An annealer picks portfolios under budget constraints.",
+        "2026-11-26",
+    ),
+    Entry(
+        "2611.00006",
+        "Soil moisture estimation from radar satellites",
+        "Regression on radar backscatter estimates soil moisture.",
+        "2026-11-24",
+    ),
 ]
-KNOWN = Entry("2501.00103", "A benchmark of object hallucination in large vision-language models", "Listed again.", "2026-11-27")
+KNOWN = Entry(
+    "2501.00103", "A benchmark of object hallucination in large vision-language models", "Listed again.", "2026-11-27"
+)
 TRIAGED = Entry("2501.00201", "Graph neural networks for traffic forecasting", "Listed again.", "2026-11-26")
-WITHDRAWN = Entry("2611.00007", "Visual tokens in multimodal models, revisited", "This paper has been withdrawn.", "2026-11-26",
-                  comment="This paper has been withdrawn by the authors")
-MALFORMED = Entry("2611.00008", "An entry without its date of first posting", "Malformed on purpose.", "2026-11-25", malformed=True)
-OLDER = Entry("2611.00009", "Attention to image tokens in multimodal LLMs, an older study", "Older than the watch window.", "2026-11-10")
+WITHDRAWN = Entry(
+    "2611.00007",
+    "Visual tokens in multimodal models, revisited",
+    "This paper has been withdrawn.",
+    "2026-11-26",
+    comment="This paper has been withdrawn by the authors",
+)
+MALFORMED = Entry(
+    "2611.00008", "An entry without its date of first posting", "Malformed on purpose.", "2026-11-25", malformed=True
+)
+OLDER = Entry(
+    "2611.00009",
+    "Attention to image tokens in multimodal LLMs, an older study",
+    "Older than the watch window.",
+    "2026-11-10",
+)
 
 
 def listing() -> list[Entry]:
@@ -41,11 +82,23 @@ def papers(root: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted((root / "papers").iterdir())}
 
 
-def test_watch_drafts_new_in_scope_papers_and_remembers_where_it_stopped(curated_root: Path, run_kb, services: Services) -> None:
+def test_watch_drafts_new_in_scope_papers_and_remembers_where_it_stopped(
+    curated_root: Path, run_kb, services: Services
+) -> None:
     services.listing = listing()
     services.empty_once = {3}  # arXiv sometimes answers a page empty; the package asks again
     before = papers(curated_root)
-    out = run_kb("watch", "--since", "2026-11-20", "--page-size", "3", "--no-suggest", "--json", cwd=curated_root, env=services.env())
+    out = run_kb(
+        "watch",
+        "--since",
+        "2026-11-20",
+        "--page-size",
+        "3",
+        "--no-suggest",
+        "--json",
+        cwd=curated_root,
+        env=services.env(),
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     drafted = {d["id"] for d in report["drafted"]}
@@ -82,24 +135,51 @@ def test_watch_drafts_new_in_scope_papers_and_remembers_where_it_stopped(curated
 def test_dry_run_and_max(curated_root: Path, run_kb, services: Services) -> None:
     services.listing = listing()
     before = papers(curated_root)
-    out = run_kb("watch", "--since", "2026-11-20", "--max", "1", "--dry-run", "--no-suggest", cwd=curated_root, env=services.env())
+    out = run_kb(
+        "watch",
+        "--since",
+        "2026-11-20",
+        "--max",
+        "1",
+        "--dry-run",
+        "--no-suggest",
+        cwd=curated_root,
+        env=services.env(),
+    )
     assert out.returncode == 0, out.stderr
     assert "over --max 1: not drafted" in out.stdout and "dry run: nothing written" in out.stderr
     assert papers(curated_root) == before and not (curated_root / "curation" / "watch.json").exists()
 
 
-@pytest.mark.parametrize(("setup", "words"), [
-    ({"arxiv_status": 503}, "arXiv answered HTTP 503 after 3 tries"),
-    ({"arxiv_delay": 3.0}, "arXiv did not answer within 1 s"),
-    ({"arxiv_garbage": True}, "not a readable Atom feed"),
-    ({"empty_always": {3}}, "empty page inside the listing"),
-], ids=["503", "timeout", "malformed feed", "empty page"])
-def test_an_arxiv_failure_writes_nothing(curated_root: Path, run_kb, services: Services, setup: dict, words: str) -> None:
+@pytest.mark.parametrize(
+    ("setup", "words"),
+    [
+        ({"arxiv_status": 503}, "arXiv answered HTTP 503 after 3 tries"),
+        ({"arxiv_delay": 3.0}, "arXiv did not answer within 1 s"),
+        ({"arxiv_garbage": True}, "not a readable Atom feed"),
+        ({"empty_always": {3}}, "empty page inside the listing"),
+    ],
+    ids=["503", "timeout", "malformed feed", "empty page"],
+)
+def test_an_arxiv_failure_writes_nothing(
+    curated_root: Path, run_kb, services: Services, setup: dict, words: str
+) -> None:
     services.listing = listing()
     for key, value in setup.items():
         setattr(services, key, value)
     before = papers(curated_root)
-    out = run_kb("watch", "--since", "2026-11-20", "--page-size", "3", "--timeout", "1", "--no-suggest", cwd=curated_root, env=services.env())
+    out = run_kb(
+        "watch",
+        "--since",
+        "2026-11-20",
+        "--page-size",
+        "3",
+        "--timeout",
+        "1",
+        "--no-suggest",
+        cwd=curated_root,
+        env=services.env(),
+    )
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert lines[-1].startswith("kb: ") and words in lines[-1], out.stderr
