@@ -128,8 +128,12 @@ def _proposals(project: Project, papers: list[ArxivPaper]) -> dict[str, Proposal
         from kb.search.ranking import Searcher
         from kb.search.suggest import suggest
 
-        searcher = Searcher.open(Inputs(project, kb, partial=True))
-        return {paper.id: Proposal.of(suggest(searcher, kb, paper.title, paper.abstract)) for paper in papers}
+        from kb.search.relevance import open_area_suggester
+
+        inputs = Inputs(project, kb, partial=True)
+        searcher = Searcher.open(inputs)
+        learned = open_area_suggester(inputs)
+        return {paper.id: Proposal.of(suggest(searcher, kb, paper.title, paper.abstract, learned=learned)) for paper in papers}
     except ImportError as exc:
         # Suggestions need the search extra; a draft without them is still worth writing.
         click.echo(f"no suggestions ({exc.name or exc} is not installed: pip install -e '.[search]'); classify the drafts by hand", err=True)

@@ -77,8 +77,10 @@ def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool
 
     if not title.strip():
         raise KbError("--title is empty")
+    from kb.search.relevance import open_area_suggester
+
     inputs = Inputs(project_of(ctx))
-    result = propose(Searcher.open(inputs), inputs.kb, title, abstract)
+    result = propose(Searcher.open(inputs), inputs.kb, title, abstract, learned=open_area_suggester(inputs))
     if as_json:
         data = {"areas": [[a, s] for a, s in result.areas[:n]],
                 "facets": {f: [[v, s] for v, s in values[:n]] for f, values in result.facets.items()}}

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from kb.search.ranking import Searcher
+    from kb.search.relevance import AreaSuggester
     from kb.search.store import SearchIndex
 
 MU = 1000.0
@@ -99,7 +100,9 @@ def discover(inputs: Inputs, path: Path, learned: bool = True) -> list[Candidate
     else:
         score = _log_odds(rows, index, own)
     order = np.argsort(-score, kind="stable")
-    areas = _areas(searcher, kb, rows, own, [int(i) for i in order[:AREA_RANKS]])
+    from kb.search.relevance import open_area_suggester
+
+    areas = _areas(searcher, kb, rows, own, [int(i) for i in order[:AREA_RANKS]], open_area_suggester(inputs))
     return [Candidate(rows[i][0], rows[i][1], round(float(score[i]), 4), areas.get(int(i), ""), bool(own[i] >= 0),
                       plain_id(rows[i][0]) in kb.triage) for i in order]
 
@@ -131,14 +134,15 @@ def _log_odds(rows: list[tuple[str, str, str]], index: SearchIndex, own: np.ndar
     return score
 
 
-def _areas(searcher: Searcher, kb: KnowledgeBase, rows: list[tuple[str, str, str]], own: np.ndarray, which: list[int]) -> dict[int, str]:
-    """The best area `kb suggest` gives each of these papers (its own record left out)."""
+def _areas(searcher: Searcher, kb: KnowledgeBase, rows: list[tuple[str, str, str]], own: np.ndarray, which: list[int],
+           learned: AreaSuggester | None = None) -> dict[int, str]:
+    """The best area `kb suggest` gives each of these papers (its own record left out of the neighbours)."""
     from kb.search.suggest import suggest
 
     out = {}
     for i in which:
         exclude = searcher.index.documents[own[i]].id if own[i] >= 0 else None
-        areas = suggest(searcher, kb, rows[i][1], rows[i][2], exclude=exclude).areas
+        areas = suggest(searcher, kb, rows[i][1], rows[i][2], exclude=exclude, learned=learned).areas
         out[i] = areas[0][0] if areas else ""
     return out
 

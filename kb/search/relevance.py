@@ -211,6 +211,7 @@ class RelevanceModel:
     base: str  # the static base vectors it was trained on (kb.search.static.source_hash)
     info: dict[str, Any] = field(default_factory=dict)
     gate_words: list[str] = field(default_factory=lambda: list(GATE_WORDS))
+    areas: AreaModel | None = None
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         import numpy as np
@@ -227,13 +228,14 @@ class RelevanceModel:
             "threshold": round(self.threshold, 6),
             "info": self.info,
             "intercept": round(self.intercept, 6),
-            "features": ["vector"] * (len(self.weights) - 2 - 2 * len(GATED))
+            "features": ["vector"] * (len(self.weights) - 1 - 2 * len(GATED))
             + [*GATED, "gate", *(f"gate*{f}" for f in GATED)],
             "gate_words": self.gate_words,
             "weights": [_digits(w) for w in self.weights],
             "mean": [_digits(m) for m in self.mean],
             "scale": [_digits(s) for s in self.scale],
             "words": {w: round(v, 4) for w, v in sorted(self.words.items())},
+            "areas": self.areas.to_data() if self.areas is not None else None,
         }
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -254,6 +256,7 @@ class RelevanceModel:
                 base=str(data["base"]),
                 info=dict(data.get("info") or {}),
                 gate_words=[str(w) for w in data["gate_words"]],
+                areas=AreaModel.of(data["areas"]) if data.get("areas") else None,
             )
             if data.get("format") != FORMAT or not len(model.weights) == len(model.mean) == len(model.scale):
                 raise ValueError("format or sizes")
@@ -432,6 +435,7 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
         base=source_hash(),
         info=info,
     )
+    model.areas = train_areas(kb, {p.id: p.text for p in listed if labels[p.id] == 1}, scorer.encoder)
     ids = list(papers)
     return Training(model, {ids[i]: float(oof[i]) for i in range(len(ids))}, labels)
 
@@ -468,3 +472,84 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# -- areas: a classifier per leaf area, learnt from the records ----------------------------------------------
+
+AREA_REGULARISATION = 0.1
+AREA_MIN_RECORDS = 3  # a leaf with fewer records is left to the neighbours' votes
+AREA_BLEND = 0.5  # suggested score = AREA_BLEND x the classifier's probability + the rest x the neighbours' vote
+
+
+@dataclass
+class AreaModel:
+    """One logistic regression per leaf area on the standardised static base vector of title and abstract."""
+
+    leaves: list[str]
+    weights: list[list[float]]
+    intercepts: list[float]
+    mean: list[float]
+    scale: list[float]
+
+    def to_data(self) -> dict[str, Any]:
+        return {"leaves": self.leaves, "intercepts": [_digits(b) for b in self.intercepts],
+                "mean": [_digits(m) for m in self.mean], "scale": [_digits(s) for s in self.scale],
+                "weights": [[_digits(w) for w in row] for row in self.weights], "blend": AREA_BLEND}
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> AreaModel:
+        return cls([str(a) for a in data["leaves"]], [[float(w) for w in row] for row in data["weights"]],
+                   [float(b) for b in data["intercepts"]], [float(m) for m in data["mean"]], [float(s) for s in data["scale"]])
+
+    def probabilities(self, vector: np.ndarray) -> dict[str, float]:
+        import numpy as np
+
+        z = (vector.astype(np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
+        logits = np.asarray(self.weights) @ z + np.asarray(self.intercepts)
+        return {leaf: float(p) for leaf, p in zip(self.leaves, 1.0 / (1.0 + np.exp(-logits)), strict=True)}
+
+
+class AreaSuggester:
+    """The area model with its encoder, for `kb.search.suggest`: open once, ask for many papers."""
+
+    def __init__(self, model: AreaModel, encoder: StaticEncoder) -> None:
+        self.model = model
+        self.encoder = encoder
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        return self.model.probabilities(self.encoder.encode([text[:MAX_TEXT]])[0])
+
+
+def open_area_suggester(inputs: Inputs) -> AreaSuggester | None:
+    """The learned area suggestions when the stored model has them (and its base vectors are current)."""
+    from kb.search.static import source_hash
+
+    model = RelevanceModel.read(model_path(inputs))
+    if model is None or model.areas is None or model.base != source_hash():
+        return None
+    from kb.search.static import base_encoder
+
+    return AreaSuggester(model.areas, base_encoder(inputs.artefacts.search_base))
+
+
+def train_areas(kb: KnowledgeBase, texts: dict[str, str], encoder: StaticEncoder, leave_out: set[str] | None = None) -> AreaModel:
+    """Fit the per-leaf classifiers on every record (but `leave_out`, for cross-validation): its title and
+    abstract where `texts` has it (the bulk file), else its title and summary."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
+
+    records = sorted((r for r in kb if r.id not in (leave_out or set())), key=lambda r: r.id)
+    x = encoder.encode([texts.get(r.id) or f"{r.title}. {r.summary}" for r in records]).astype(np.float64)
+    scaler = StandardScaler().fit(x)
+    z = scaler.transform(x)
+    leaves, weights, intercepts = [], [], []
+    for leaf in kb.taxonomy.leaves():
+        y = np.array([leaf in r.taxonomy for r in records], dtype=int)
+        if y.sum() < AREA_MIN_RECORDS or y.sum() == len(y):
+            continue
+        regression = LogisticRegression(C=AREA_REGULARISATION, max_iter=3000).fit(z, y)
+        leaves.append(leaf)
+        weights.append([float(w) for w in regression.coef_[0]])
+        intercepts.append(float(regression.intercept_[0]))
+    return AreaModel(leaves, weights, intercepts, [float(m) for m in scaler.mean_], [float(s) for s in scaler.scale_])
