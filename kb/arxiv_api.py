@@ -252,3 +252,168 @@ def _paper(requested: str, result: arxiv.Result) -> ArxivPaper:
 
 def _shorten(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- many papers at once: `kb refresh` (by id) and `kb watch` (a listing) ---------------------------------
+
+# arXiv answers up to 2,000 entries a page; a few hundred keep each answer small and quick to retry.
+BATCH = 100
+LISTING_PAGE = 200
+# A listing longer than this is refused rather than cut: the papers not read would be lost to `kb watch`.
+MAX_LISTING = 20_000
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry of arXiv's answer that is not used, and why (withdrawn, malformed)."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The papers of a listing, newest first, and what was left out of it."""
+
+    papers: list[ArxivPaper]
+    total: int  # arXiv's count of matching papers (all dates)
+    pages: int
+    withdrawn: list[Skipped]
+    malformed: list[Skipped]
+
+
+def paper_of(result: arxiv.Result) -> ArxivPaper:
+    """The facts of one listing entry. Raises KbError for a withdrawn paper or an unusable entry."""
+    short = result.get_short_id()
+    bare = identifier.VERSION.sub("", short)
+    try:
+        bare = identifier.normalise_arxiv(bare)
+    except ValueError:
+        raise KbError(f"'{_shorten(short, 60)}' is not an arXiv id") from None
+    return _paper(bare, result)
+
+
+class _EntryLog(logging.Handler):
+    """Collects the entries the `arxiv` package drops while parsing (it logs them and goes on)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _Failures:
+    """Turns the HTTP client's and the package's exceptions into one KbError naming what was asked."""
+
+    def __init__(self, fetcher: Fetcher, what: str) -> None:
+        self.fetcher = fetcher
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            return
+        import arxiv
+        import requests
+
+        url, what = self.fetcher.url, self.what
+        if isinstance(exc, requests.exceptions.Timeout):
+            raise KbError(f"{what}: arXiv did not answer within {self.fetcher.timeout:g} s ({url}); try again later") from None
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            raise KbError(f"{what}: cannot reach arXiv at {url} ({_reason(exc)}); check the network or {API_URL_ENV}") from None
+        if isinstance(exc, requests.exceptions.RequestException):
+            raise KbError(f"{what}: the request to arXiv at {url} failed: {_reason(exc)}") from None
+        if isinstance(exc, arxiv.UnexpectedEmptyPageError):
+            raise KbError(f"{what}: arXiv answered an empty page inside the listing {RETRIES + 1} times ({url}); try again later") from None
+        if isinstance(exc, arxiv.HTTPError):
+            raise KbError(f"{what}: arXiv answered HTTP {exc.status} after {RETRIES + 1} tries ({url}); try again later") from None
+        if isinstance(exc, arxiv.ArxivError):
+            raise KbError(f"{what}: arXiv's answer could not be used: {exc.message}") from None
+
+
+def fetch_many(fetcher: Fetcher, ids: list[str]) -> tuple[dict[str, ArxivPaper], list[Skipped]]:
+    """The current facts of many papers, BATCH ids a request. Papers arXiv does not return are simply absent;
+    withdrawn ones and unusable entries are listed as skipped. Any HTTP failure raises KbError."""
+    import arxiv
+
+    found: dict[str, ArxivPaper] = {}
+    skipped: list[Skipped] = []
+    fetcher._client.page_size = BATCH
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        search = arxiv.Search(id_list=chunk, max_results=len(chunk))
+        with _Failures(fetcher, f"papers {start + 1}-{start + len(chunk)} of {len(ids)}"):
+            results = list(fetcher._client.results(search))
+        for result in results:
+            try:
+                paper = paper_of(result)
+            except KbError as exc:
+                skipped.append(Skipped(identifier.VERSION.sub("", result.get_short_id()), str(exc)))
+                continue
+            if paper.id in chunk:
+                found[paper.id] = paper
+    return found, skipped
+
+
+def listing(fetcher: Fetcher, query: str, since: dt.date, page_size: int = LISTING_PAGE) -> Listing:
+    """Every paper matching `query` first submitted on or after `since`, newest first, page by page (the
+    package waits KB_ARXIV_DELAY between requests and retries failures and unexpectedly empty pages).
+
+    Raises KbError when a page fails, is not a readable feed, or the listing is longer than MAX_LISTING:
+    a listing is used whole or not at all, so `kb watch` never moves past papers it did not read."""
+    import arxiv
+
+    client = fetcher._client
+    client.page_size = page_size
+    search = arxiv.Search(query=query, max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate,
+                          sort_order=arxiv.SortOrder.Descending)
+    papers: dict[str, ArxivPaper] = {}
+    withdrawn: list[Skipped] = []
+    malformed: list[Skipped] = []
+    log = _EntryLog()
+    feed_logger = logging.getLogger("arxiv._feed")
+    level = feed_logger.level
+    # `_client` silences the package below ERROR; its notes on dropped entries are what we count here.
+    feed_logger.setLevel(logging.WARNING)
+    feed_logger.addHandler(log)
+    start, pages, total = 0, 0, 0
+    try:
+        while True:
+            url = client._format_url(search, start, page_size)
+            with _Failures(fetcher, f"arXiv listing from entry {start}"):
+                # The first page may be empty (nothing new); an empty page further on is retried, then refused.
+                feed = client._parse_feed(url, first_page=start == 0)
+            pages += 1
+            # arXiv's feed always states how many entries a page holds; an error page parsed leniently does not.
+            if feed.malformed or feed.header.items_per_page <= 0:
+                reason = f" ({feed.error})" if feed.error else ""
+                raise KbError(f"arXiv listing from entry {start}: the answer is not a readable Atom feed{reason}; try again later")
+            total = feed.header.total_results if start == 0 else total
+            if total > MAX_LISTING:
+                raise KbError(f"arXiv lists {total} papers for this query; more than {MAX_LISTING}: pass a later --since")
+            older = False
+            for result in feed.results:
+                if result.published.date() < since:
+                    older = True
+                    continue
+                try:
+                    paper = paper_of(result)
+                except KbError as exc:
+                    target = withdrawn if "withdrawn" in str(exc) else malformed
+                    target.append(Skipped(identifier.VERSION.sub("", result.get_short_id()), str(exc)))
+                    continue
+                papers.setdefault(paper.id, paper)
+            malformed += [Skipped("", message) for message in log.messages]
+            log.messages.clear()
+            start += page_size
+            if older or not feed.results or start >= total:
+                break
+    finally:
+        feed_logger.removeHandler(log)
+        feed_logger.setLevel(level)
+    ordered = sorted(papers.values(), key=lambda p: (p.published, p.id), reverse=True)
+    return Listing(ordered, total, pages, withdrawn, malformed)

@@ -181,3 +181,130 @@ def updated_text(text: str, cites: list[str]) -> str:
     if after != expected:
         raise KbError("could not edit `cites` without changing other fields; add the ids by hand: " + ", ".join(cites))
     return new_text
+
+
+# -- the whole corpus at once: Semantic Scholar's batch endpoint -------------------------------------------
+
+API_KEY_ENV = "KB_SEMANTIC_SCHOLAR_API_KEY"
+BATCH = 500  # the batch endpoint takes at most 500 ids a request
+TRIES = 5
+BACKOFF = 2.0  # seconds before the first retry, doubled each time, when the API names no wait
+MAX_WAIT = 120.0  # a longer Retry-After is not waited for: the run stops and keeps what it has
+PAUSE = 1.0  # between successful batch requests, to stay well inside the shared rate limit
+
+
+@dataclass
+class Batch:
+    """What a run over many papers got: references per paper found, papers Semantic Scholar does not know,
+    and, when the run had to stop, why and which papers were not asked."""
+
+    found: dict[str, References]
+    unknown: list[str]
+    left: list[str]
+    error: str | None = None
+
+
+def fetch_all(arxiv_ids: list[str], timeout: float = DEFAULT_TIMEOUT, sleep: Any = None,
+              progress: Any = None) -> Batch:
+    """References of many papers, BATCH a request (POST /paper/batch). A 429 or 5xx answer is retried after
+    the Retry-After the API sends (or a doubling back-off), up to TRIES times; when a batch still fails, the
+    run stops and returns what it has, so every paper answered so far is kept. A paper whose reference list
+    the batch answer cut short is read in full from its /references pages."""
+    try:
+        import requests
+    except ImportError:
+        raise KbError("`kb refs` needs the arxiv extra (requests is not installed): pip install -e '.[arxiv]'") from None
+    import time
+
+    wait = sleep or time.sleep
+    base = api_url()
+    headers = {"x-api-key": os.environ[API_KEY_ENV]} if os.environ.get(API_KEY_ENV) else {}
+    out = Batch(found={}, unknown=[], left=[])
+    with requests.Session() as session:
+        for start in range(0, len(arxiv_ids), BATCH):
+            chunk = arxiv_ids[start:start + BATCH]
+            if start:
+                wait(PAUSE)
+            try:
+                answer = _batch(session, base, chunk, headers, timeout, wait)
+            except KbError as exc:
+                out.left = arxiv_ids[start:]
+                out.error = str(exc)
+                return out
+            for arxiv_id, paper in zip(chunk, answer, strict=True):
+                if not isinstance(paper, dict):
+                    out.unknown.append(arxiv_id)
+                    continue
+                listed = paper.get("references")
+                entries: list[Any] = listed if isinstance(listed, list) else []
+                count = paper.get("referenceCount")
+                if isinstance(count, int) and count > len(entries):
+                    try:
+                        out.found[arxiv_id] = fetch_references(arxiv_id, timeout)
+                    except KbError:
+                        out.found[arxiv_id] = References(list(dict.fromkeys(_arxiv_ids(_as_cited(entries)))), len(entries))
+                    continue
+                out.found[arxiv_id] = References(list(dict.fromkeys(_arxiv_ids(_as_cited(entries)))), len(entries))
+            if progress is not None:
+                progress(min(start + BATCH, len(arxiv_ids)), len(arxiv_ids))
+    return out
+
+
+def _as_cited(entries: list[Any]) -> list[Any]:
+    """The batch answer lists referenced papers themselves; `_arxiv_ids` reads /references entries."""
+    return [entry if isinstance(entry, dict) and "citedPaper" in entry else {"citedPaper": entry} for entry in entries]
+
+
+def _batch(session: Any, base: str, chunk: list[str], headers: dict[str, str], timeout: float, wait: Any) -> list[Any]:
+    import requests
+
+    url = f"{base}/paper/batch"
+    params = {"fields": "externalIds,referenceCount,references.externalIds"}
+    what = f"{len(chunk)} papers from arXiv:{chunk[0]}"
+    for attempt in range(TRIES):
+        try:
+            response = session.post(url, params=params, json={"ids": [f"arXiv:{i}" for i in chunk]}, headers=headers, timeout=timeout)
+        except requests.exceptions.Timeout:
+            problem = f"Semantic Scholar did not answer within {timeout:g} s ({base})"
+            delay = BACKOFF * 2 ** attempt
+        except requests.exceptions.RequestException as exc:
+            raise KbError(f"{what}: cannot reach Semantic Scholar at {base} ({type(exc).__name__}); check the network or {API_URL_ENV}") from None
+        else:
+            if response.status_code == 200:
+                body = _json(response, what)
+                if not isinstance(body, list) or len(body) != len(chunk):
+                    raise KbError(f"{what}: Semantic Scholar's batch answer is not one entry per paper asked")
+                return body
+            if response.status_code != 429 and response.status_code < 500:
+                raise KbError(f"{what}: Semantic Scholar answered HTTP {response.status_code} ({_api_message(_json_or_none(response))})")
+            problem = f"Semantic Scholar answered HTTP {response.status_code}" + (" (rate limit)" if response.status_code == 429 else "")
+            delay = _retry_after(response.headers.get("Retry-After"), BACKOFF * 2 ** attempt)
+        if attempt + 1 == TRIES or delay > MAX_WAIT:
+            break
+        wait(delay)
+    raise KbError(f"{what}: {problem} {TRIES if attempt + 1 == TRIES else attempt + 1} times; try again later")
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    """Retry-After in seconds (the API sends seconds; an HTTP date is also allowed by the standard)."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    import datetime as dt
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+def _json_or_none(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

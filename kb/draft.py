@@ -121,6 +121,8 @@ def render(paper: ArxivPaper, taxonomy: Taxonomy, proposal: Proposal | None, tod
     parts.append(_block("summary", SUMMARY_PLACEHOLDER))
     parts.append(_block("findings", [FINDING_PLACEHOLDER]))
     parts.append("# Run `kb refs " + paper.id + "` to fill `cites` from Semantic Scholar where it knows the references.\n")
+    # The day the paper entered the knowledge base: the site's feeds and What's-new page read it.
+    parts.append(_block("added", today.isoformat()))
     return "".join(parts)
 
 

@@ -213,3 +213,24 @@ def _cross_check(project: Project, loaded: list[tuple[Path, Record]], problems: 
             if edge.id not in records and identifier.file_stem(edge.id) not in stems:
                 problems.append(Problem(shown, _line(path, ("builds_on", i, "id")), f"builds_on[{i}].id", f"'{edge.id}' is not a record in papers/{did_you_mean(edge.id, records)}"))
     return records, files, titles
+
+
+def load_valid(project: Project) -> tuple[KnowledgeBase, list[Path]]:
+    """The valid records and the triage file, leaving out files that do not validate on their own (drafts
+    waiting for review, a broken neighbour): tools that add or update records must still run beside them.
+    Returns the knowledge base and the record files left out. Taxonomy problems still raise."""
+    taxonomy = load_taxonomy(project.taxonomy_dir, display_root=project.root)
+    records: dict[str, Record] = {}
+    files: dict[str, Path] = {}
+    skipped: list[Path] = []
+    titles: dict[str, str] = {}
+    for path in record_paths(project, (), []):
+        _, record, problems = read_record(path, taxonomy, project.shown(path))
+        if record is None or problems or record.id in records:
+            skipped.append(path)
+            continue
+        records[record.id] = record
+        files[record.id] = path
+        titles.setdefault(normalised_title(record.title), record.id)
+    excluded, _ = triage.read(project.triage_path, project.shown(project.triage_path), records, titles)
+    return KnowledgeBase(taxonomy=taxonomy, records=records, files=files, triage=excluded), skipped

@@ -141,6 +141,7 @@ class Record(_Strict):
     cites: list[PaperId] = Field(default_factory=list, max_length=500, description="Verified bibliographic citations inside the corpus")
     builds_on: list[Lineage] = Field(default_factory=list, max_length=50, description="Curated lineage inside the corpus")
     implementation: Annotated[str, Field(pattern=IMPLEMENTATION.pattern)] | None = Field(default=None, description="Reference implementation, module:attribute under kb.xai")
+    added: dt.date | None = Field(default=None, description="Date the record entered the knowledge base (set by `kb add` and `kb watch`; else the site reads it from git history)")
 
     @field_validator("year")
     @classmethod
@@ -173,6 +174,12 @@ class Record(_Strict):
             earliest = dt.date(month[0], month[1], 1) - dt.timedelta(days=7)
             if self.published is not None and self.published < earliest:
                 raise _field_error("published", f"{self.published} is before the arXiv id's month {month[0]}-{month[1]:02d}")
+        if self.added is not None:
+            # One day of slack: a draft written late in the evening in one time zone is dated tomorrow in another.
+            if self.added > dt.date.today() + dt.timedelta(days=1):
+                raise _field_error("added", f"{self.added} is in the future")
+            if self.published is not None and self.added < self.published:
+                raise _field_error("added", f"{self.added} is before the paper was first posted ({self.published})")
         if self.id in self.cites or any(edge.id == self.id for edge in self.builds_on):
             raise _field_error("cites" if self.id in self.cites else "builds_on", "a paper cannot cite or build on itself")
         return self

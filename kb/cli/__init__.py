@@ -5,7 +5,7 @@ command line can forge output lines or drive the terminal. Exit codes: 0 done, 1
 fix (invalid input, a failed download, a full disk), 2 a usage error or an internal error, 130 interrupted,
 141 the reader of the output went away before everything was written (as a Unix tool killed by SIGPIPE).
 
-Each concept registers its commands from its own module (records, search, site, contribution, xai);
+Each concept registers its commands from its own module (records, search, site, contribution, upkeep, xai);
 those modules import heavy libraries inside the command bodies so that `kb validate` stays light.
 """
 
@@ -149,7 +149,7 @@ def app(root: Path | None) -> None:
 
 def _register() -> None:
     # Each module adds its commands to `app`; the imports are light by design.
-    from kb.cli import contribution, records, search, site, xai  # noqa: F401
+    from kb.cli import contribution, records, search, site, upkeep, xai  # noqa: F401
 
 
 _register()

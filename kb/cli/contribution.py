@@ -62,15 +62,12 @@ def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, n
         papers.append(fetcher.fetch(paper_id))
     olds = {p.id: _read(project, targets[p.id]) for p in papers}
     to_draft = [p for p in papers if olds[p.id] is None or draft.is_draft(olds[p.id] or "")]
-    proposals = {} if no_suggest or not to_draft else _proposals(project, to_draft)
-    taxonomy = _taxonomy(project)
+    drafts = draft_texts(project, to_draft, suggest=not no_suggest)
     plans: list[_Planned] = []
     for paper in papers:
         old = olds[paper.id]
         if paper in to_draft:
-            text = draft.render(paper, taxonomy, proposals.get(paper.id))
-            draft.check_round_trip(text, paper)
-            plans.append(_Planned(targets[paper.id], old, text, "draft" if old is None else "redraft"))
+            plans.append(_Planned(targets[paper.id], old, drafts[paper.id], "draft" if old is None else "redraft"))
         else:
             plans.append(_Planned(targets[paper.id], old, _refreshed_text(project, targets[paper.id], paper), "refresh"))
     for plan in plans:
@@ -127,6 +124,20 @@ def _undo(written: list[_Planned]) -> None:
                     plan.path.unlink()
 
 
+def draft_texts(project: Project, papers: list[ArxivPaper], suggest: bool = True) -> dict[str, str]:
+    """The text of each paper's draft (`kb add` and `kb watch`): arXiv's facts, the suggested classification
+    (unless `suggest` is off or the search extra is missing), checked to read back as arXiv's facts."""
+    from kb import draft
+
+    proposals = _proposals(project, papers) if suggest and papers else {}
+    taxonomy = _taxonomy(project)
+    texts = {}
+    for paper in papers:
+        texts[paper.id] = draft.render(paper, taxonomy, proposals.get(paper.id))
+        draft.check_round_trip(texts[paper.id], paper)
+    return texts
+
+
 def _taxonomy(project: Project) -> Any:
     from kb.taxonomy import load_taxonomy
 
@@ -153,8 +164,12 @@ def _proposals(project: Project, papers: list[ArxivPaper]) -> dict[str, Proposal
         from kb.search.ranking import Searcher
         from kb.search.suggest import suggest
 
-        searcher = Searcher.open(Inputs(project, kb, partial=True))
-        return {paper.id: Proposal.of(suggest(searcher, kb, paper.title, paper.abstract)) for paper in papers}
+        from kb.search.relevance import open_area_suggester
+
+        inputs = Inputs(project, kb, partial=True)
+        searcher = Searcher.open(inputs)
+        learned = open_area_suggester(inputs)
+        return {paper.id: Proposal.of(suggest(searcher, kb, paper.title, paper.abstract, learned=learned)) for paper in papers}
     except ImportError as exc:
         # Suggestions need the search extra; a draft without them is still worth writing.
         click.echo(f"no suggestions ({exc.name or exc} is not installed: pip install -e '.[search]'); classify the drafts by hand", err=True)
@@ -188,23 +203,33 @@ def _show_diff(project: Project, plan: _Planned) -> None:
 
 
 @app.command()
-@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@click.argument("ids", nargs=-1, metavar="ID...")
+@click.option("--all", "every", is_flag=True, help="Every record with an arXiv id, asked in batches of 500.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for the citation API.")
 @click.pass_context
-def refs(ctx: click.Context, ids: tuple[str, ...], dry_run: bool, timeout: float) -> None:
+def refs(ctx: click.Context, ids: tuple[str, ...], every: bool, dry_run: bool, timeout: float) -> None:
     """Add to `cites` the records in papers/ that each paper cites, per Semantic Scholar.
 
     Only references whose arXiv id is a record are kept; nothing is guessed and nothing is removed.
-    The API is KB_CITATIONS_API_URL (default: Semantic Scholar's Graph API).
+    Papers whose references were read are noted in curation/citations.json (the site shows citations
+    only for those). With --all, a rate limit is waited out (Retry-After) and, if the API still refuses,
+    every paper answered so far is kept. The API is KB_CITATIONS_API_URL (default: Semantic Scholar's
+    Graph API); KB_SEMANTIC_SCHOLAR_API_KEY, when set, is sent as the API key.
     """
-    from kb import citations, yamlfile
+    import datetime as dt
+
+    from kb import citation_log, citations, yamlfile
     from kb.errors import InputError
     from kb.taxonomy import did_you_mean
 
+    if bool(ids) == every:
+        raise KbError("give record ids or --all (not both)")
     project = project_of(ctx)
     known = citations.record_ids(project.papers_dir)
-    for paper_id in ids:
+    targets: dict[str, tuple[Path, str, dict[str, Any]]] = {}  # arXiv id -> file, text, data
+    wanted = sorted({_record_id(known, i) or i for i in known}) if every else list(ids)
+    for paper_id in wanted:
         path = known.get(paper_id)
         if path is None:
             raise KbError(f"no record '{paper_id}' in papers/{did_you_mean(paper_id, known)}")
@@ -218,27 +243,54 @@ def refs(ctx: click.Context, ids: tuple[str, ...], dry_run: bool, timeout: float
                              hint="fix it before `kb refs`")
         arxiv_id = citations.arxiv_id_of(data)
         if arxiv_id is None:
+            if every:
+                continue  # a slug record without an arXiv id: Semantic Scholar is asked by arXiv id
             raise KbError(f"{project.shown(path)}: has no arXiv id (links.arxiv); Semantic Scholar is asked by arXiv id")
-        click.echo(f"asking Semantic Scholar for the references of {arxiv_id} ...", err=True)
-        found = citations.fetch_references(arxiv_id, timeout=timeout)
+        targets[arxiv_id] = (path, text, data)
+    log = citation_log.read(project.root)
+    today = dt.date.today()
+    if every:
+        click.echo(f"asking Semantic Scholar for the references of {len(targets)} papers ...", err=True)
+        batch = citations.fetch_all(list(targets), timeout=timeout,
+                                    progress=lambda done, total: click.echo(f"  {done}/{total}", err=True))
+        found, unknown, error = batch.found, batch.unknown, batch.error
+    else:
+        found, unknown, error = {}, [], None
+        for arxiv_id in targets:
+            click.echo(f"asking Semantic Scholar for the references of {arxiv_id} ...", err=True)
+            found[arxiv_id] = citations.fetch_references(arxiv_id, timeout=timeout)
+    changed = 0
+    for arxiv_id, references in found.items():
+        path, text, data = targets[arxiv_id]
+        citation_log.record(log, str(data.get("id")), references.total, len(references.arxiv_ids), today)
         own = {data.get("id"), arxiv_id}
-        in_corpus = [known_id for known_id in (_record_id(known, i) for i in found.arxiv_ids) if known_id is not None and known_id not in own]
+        in_corpus = [known_id for known_id in (_record_id(known, i) for i in references.arxiv_ids) if known_id is not None and known_id not in own]
         current = [c for c in data.get("cites") or [] if isinstance(c, str)]
         added = [c for c in dict.fromkeys(in_corpus) if c not in current]
         shown = project.shown(path)
-        click.echo(f"{shown}: {found.total} references listed, {len(found.arxiv_ids)} with an arXiv id, {len(set(in_corpus))} of them records here", err=True)
+        if not every:
+            click.echo(f"{shown}: {references.total} references listed, {len(references.arxiv_ids)} with an arXiv id, {len(set(in_corpus))} of them records here", err=True)
         if not added:
-            click.echo(f"unchanged: {shown} (cites {len(current)} records)")
+            if not every:
+                click.echo(f"unchanged: {shown} (cites {len(current)} records)")
             continue
         new_text = citations.updated_text(text, current + sorted(added))
         _show_diff(project, _Planned(path, text, new_text, "refs"))
+        changed += 1
         if dry_run:
-            click.echo("dry run: nothing written", err=True)
             continue
         from kb import atomic
 
         atomic.replace_text_if_unchanged(path, text, new_text, shown)
         click.echo(f"updated {shown}: cites {', '.join(sorted(added))} added")
+    if dry_run:
+        click.echo("dry run: nothing written", err=True)
+    else:
+        citation_log.write(project.root, log)
+    if every:
+        click.echo(f"{len(found)} papers answered, {changed} records gain citations, {len(unknown)} unknown to Semantic Scholar", err=True)
+    if error is not None:
+        raise KbError(f"{error}; the {len(found)} papers answered before it are kept, {len(batch.left)} were not asked: run `kb refs --all` again later")
 
 
 def _record_id(known: dict[str, Path], arxiv_id: str) -> str | None:

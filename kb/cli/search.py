@@ -78,8 +78,10 @@ def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool
 
     if not title.strip():
         raise KbError("--title is empty")
+    from kb.search.relevance import open_area_suggester
+
     inputs = Inputs(project_of(ctx))
-    result = propose(Searcher.open(inputs), inputs.kb, title, abstract)
+    result = propose(Searcher.open(inputs), inputs.kb, title, abstract, learned=open_area_suggester(inputs))
     if as_json:
         data = {"areas": [[a, s] for a, s in result.areas[:n]],
                 "facets": {f: [[v, s] for v, s in values[:n]] for f, values in result.facets.items()}}
@@ -93,15 +95,36 @@ def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool
 @app.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-n", "n", type=click.IntRange(min=1), default=50, show_default=True, help="How many new papers to show.")
+@click.option("--train", is_flag=True, help="Learn the ranking from the records (positives) and the triage file "
+              "(negatives) found in FILE, report cross-validated metrics and write curation/discovery-model.json.")
+@click.option("--untrained", is_flag=True, help="Rank by the naive-Bayes log-odds, ignoring the learned model.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def discover(ctx: click.Context, file: Path, n: int, as_json: bool) -> None:
+def discover(ctx: click.Context, file: Path, n: int, train: bool, untrained: bool, as_json: bool) -> None:
     """Rank the papers of a bulk arXiv metadata file (JSON lines, optionally .gz) by how likely they
     belong in the knowledge base and are not yet in it."""
     from kb.artefacts import Inputs
     from kb.search.discover import discover as rank
 
-    found = rank(Inputs(project_of(ctx), with_triage=True), file)
+    inputs = Inputs(project_of(ctx), with_triage=True)
+    if train:
+        from kb.search import relevance
+
+        click.echo(f"training on the records and triaged papers in {file} ...", err=True)
+        result = relevance.train(inputs, file, progress=True)
+        path = relevance.write(inputs, result.model)
+        info = result.model.info
+        if as_json:
+            click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+            return
+        metrics = info["metrics"]
+        click.echo(f"wrote {inputs.project.shown(path)}: {info['positives']} records and {info['negatives']} triaged papers, "
+                   f"{info['words']} words")
+        click.echo(f"{metrics['cv_folds']}-fold cross-validated ROC AUC {metrics['cv_roc_auc']:.3f}, precision of the top 50 "
+                   f"{metrics['cv_precision_top50']:.2f}; threshold {result.model.threshold:.3f} (precision "
+                   f"{metrics['threshold_precision']:.2f}, recall {metrics['threshold_recall']:.2f})")
+        return
+    found = rank(inputs, file, learned=not untrained)
     new = [c for c in found if c.new][:n]
     if as_json:
         click.echo(json.dumps([{"id": c.id, "title": c.title, "score": c.score, "area": c.area} for c in new], ensure_ascii=False, indent=2))

@@ -186,6 +186,23 @@ def _prune(tokenizer_data: dict[str, Any], kept: np.ndarray) -> None:
     tokenizer_data["added_tokens"] = [{**t, "id": new[t["content"]]} for t in tokenizer_data.get("added_tokens", []) if t["content"] in new]
 
 
+def _tokenizer_bytes() -> bytes:
+    """The transformer's tokenizer.json without truncation, padding and the special-token post-processor."""
+    tokenizer_data = json.loads((model_source_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    tokenizer_data["truncation"] = None
+    tokenizer_data["padding"] = None
+    tokenizer_data["post_processor"] = None
+    return json.dumps(tokenizer_data, ensure_ascii=False).encode()
+
+
+def base_encoder(folder: Path) -> StaticEncoder:
+    """The encoder with the unweighted distilled rows: it does not change when the records change, so a model
+    trained on its vectors (`kb.search.relevance`) stays valid as the knowledge base grows."""
+    from tokenizers import Tokenizer
+
+    return StaticEncoder(Tokenizer.from_str(_tokenizer_bytes().decode()), base_vectors(folder))
+
+
 @dataclass(frozen=True)
 class StaticEncoder:
     tokenizer: Tokenizer

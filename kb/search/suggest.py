@@ -4,7 +4,8 @@ The title and abstract are ranked against the records with the shipped hybrid ra
 NEIGHBOURS best records vote for their labels, each vote weighted by the record's score to the power
 SHARPNESS (so the closest records dominate). Models named in
 the text (any alias in taxonomy/models.yaml) are added with full confidence. Scores are in [0, 1]: the
-share of the neighbours' weight that carries the label.
+share of the neighbours' weight that carries the label. With the discovery model's per-area classifiers
+(`kb.search.relevance.AreaSuggester`), an area's score is the mean of their probability and the vote.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kb.facets import Names, name_key
 from kb.knowledge_base import KnowledgeBase
 from kb.records import Record
 from kb.search.ranking import Searcher
+
+if TYPE_CHECKING:
+    from kb.search.relevance import AreaSuggester
 
 NEIGHBOURS = 10
 SHARPNESS = 4
@@ -28,9 +33,11 @@ class Suggestion:
     facets: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # facet key -> ranked values
 
 
-def suggest(searcher: Searcher, kb: KnowledgeBase, title: str, abstract: str, exclude: str | None = None) -> Suggestion:
+def suggest(searcher: Searcher, kb: KnowledgeBase, title: str, abstract: str, exclude: str | None = None,
+            learned: AreaSuggester | None = None) -> Suggestion:
     """Ranked leaf areas and facet values for a paper (best first), from an open searcher (fast when called
-    many times). `exclude` leaves one record out, for leave-one-out evaluation."""
+    many times). `exclude` leaves one record out, for leave-one-out evaluation. With `learned` (the per-area
+    classifiers of the discovery model), an area's score blends their probability with the neighbours' vote."""
     import numpy as np
 
     text = " ".join(f"{title} {abstract}".split())
@@ -53,7 +60,21 @@ def suggest(searcher: Searcher, kb: KnowledgeBase, title: str, abstract: str, ex
             # A name written in the text is certain; the neighbours' votes follow it.
             mentioned = _named(facet.vocabulary, text)
             facets[facet.key] = [(m, 1.0) for m in mentioned] + [p for p in facets[facet.key] if p[0] not in mentioned]
-    return Suggestion(areas=ranked.get("areas", []), facets=facets)
+    areas = ranked.get("areas", [])
+    if learned is not None and text:
+        areas = _blend(areas, learned.probabilities(text), kb)
+    return Suggestion(areas=areas, facets=facets)
+
+
+def _blend(votes: list[tuple[str, float]], learned: dict[str, float], kb: KnowledgeBase) -> list[tuple[str, float]]:
+    """AREA_BLEND x the classifier's probability + the rest x the vote; areas the classifiers do not know (too
+    few records when trained, or new since) keep their vote alone."""
+    from kb.search.relevance import AREA_BLEND
+
+    voted = dict(votes)
+    leaves = [a for a in kb.taxonomy.leaves() if a in voted or a in learned]
+    scores = {a: AREA_BLEND * learned[a] + (1 - AREA_BLEND) * voted.get(a, 0.0) if a in learned else voted[a] for a in leaves}
+    return sorted(((a, round(s, 3)) for a, s in scores.items() if s > 0.005), key=lambda p: -p[1])
 
 
 def _labels(record: Record, kb: KnowledgeBase) -> dict[str, list[str]]:

@@ -181,6 +181,11 @@ def _overrides(project: Project, kb: KnowledgeBase, site_dir: Path | None) -> di
     raw = yaml.load(text, Loader=_IgnoreTags)  # type: ignore[arg-type]  # noqa: S506 - a tag-ignoring SafeLoader
     nav = raw.get("nav") if isinstance(raw, dict) else None
     overrides: dict[str, Any] = {"docs_dir": str(project.root / DOCS_DIR)}
+    # The feeds' <link rel="alternate"> in every page's head (kb.site.feeds.on_post_page), after any hooks of mkdocs.yml.
+    from kb.site.feeds import HOOK
+
+    hooks = raw.get("hooks") if isinstance(raw, dict) and isinstance(raw.get("hooks"), list) else []
+    overrides["hooks"] = [*hooks, str(HOOK)]
     if site_dir is not None:
         overrides["site_dir"] = str(site_dir)
     if isinstance(nav, list):

@@ -81,6 +81,7 @@ class SiteContext:
     bench: dict[str, Any] = field(default_factory=dict)  # kb.xai.benchmark.ensure_results output
     settings: Settings = field(default_factory=Settings)
     positions: dict[str, tuple[float, float]] = field(default_factory=dict)  # the 2-D map (kb.site.projection)
+    citations_fetched: set[str] | None = None  # papers whose references were read (kb.citation_log); None: all
 
     def href(self, from_doc: str, to_doc: str) -> str:
         return root_prefix(from_doc) + doc_url(to_doc)

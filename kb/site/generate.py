@@ -89,7 +89,11 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     lap("copy")
 
     graph = kb_graph.build(kb)
-    ctx = SiteContext(kb=kb, graph=graph, settings=site_settings)
+    from kb import citation_log
+
+    # Papers whose references were read (or that cite records already): the others get no citation counts.
+    fetched = set(citation_log.read(project.root)) | {r.id for r in kb if r.cites}
+    ctx = SiteContext(kb=kb, graph=graph, settings=site_settings, citations_fetched=fetched)
     url_of = {r.id: doc_url(paper_doc(r.id)) for r in kb}
     pages = _PageWriter(docs)
 
@@ -146,6 +150,10 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
         files[f"downloads/kb.{ext}"] = data
         sizes[fmt] = len(data)
     files["downloads.md"] = feature_pages.downloads_page(ctx, sizes).encode()
+    from kb.entry_dates import entry_dates
+    from kb.site import feeds
+
+    files.update(feeds.files(kb, entry_dates(kb, project.root)))
     hand_search = files.get("search.md")
     files["search.md"] = feature_pages.search_page(hand_search.decode() if hand_search else None).encode()
     lap("feature pages")

@@ -152,8 +152,12 @@ def _citations(ctx: SiteContext, doc: str, record: Record) -> str:
     kb = ctx.kb
     cites = [_link(ctx, doc, c) for c in record.cites if c in kb.records]
     cited_by = [_link(ctx, doc, r.id) for r in sorted(ctx.cited_by.get(record.id, []), key=lambda r: (-r.year, r.id))]
+    fetched = ctx.citations_fetched is None or record.id in ctx.citations_fetched
+    if not fetched and not cited_by:
+        return ""  # its references were never read: claiming "Cites (0)" would be wrong
     out = ['<h3>Citations</h3><div class="grid cards kb-citations">']
-    out.append(f"<div><h4>Cites ({len(cites)})</h4>" + (f"<ul>{''.join(f'<li>{c}</li>' for c in cites)}</ul>" if cites else "<p><em>No verified citations inside the knowledge base.</em></p>") + "</div>")
+    if fetched:
+        out.append(f"<div><h4>Cites ({len(cites)})</h4>" + (f"<ul>{''.join(f'<li>{c}</li>' for c in cites)}</ul>" if cites else "<p><em>No verified citations inside the knowledge base.</em></p>") + "</div>")
     out.append(f"<div><h4>Cited by ({len(cited_by)})</h4>" + (f"<ul>{''.join(f'<li>{c}</li>' for c in cited_by)}</ul>" if cited_by else "<p><em>Not cited inside the knowledge base yet.</em></p>") + "</div>")
     return "".join(out) + "</div>"
 

@@ -36,6 +36,7 @@ def test_versioned_url_gives_an_exact_draft_that_validation_refuses(toy_root: Pa
     assert data["sources"] == ["https://arxiv.org/abs/2406.16338"]
     assert PLACEHOLDER in data["summary"] and all(PLACEHOLDER in f for f in data["findings"])
     assert "venue" not in data  # arXiv stated none: unknown stays unknown
+    assert data["added"] == dt.date.today().isoformat()  # the day it entered the knowledge base, for the feeds
     # The abstract is not copied into the draft.
     assert "control question" not in text
 

@@ -97,6 +97,9 @@ RECORD_CASES = [
     ("self citation", ("cites: ['2305.10355']", "cites: ['2401.00001']"), 18, "cites", "cannot cite or build on itself"),
     ("control character", ("title: A Perfectly Ordinary Test Record", "title: \"A bell \\a here\""), 2, "title", "control character"),
     ("bad implementation path", ("contribution: analysis", "contribution: analysis\nimplementation: os:system"), 11, "implementation", "should match pattern"),
+    ("added before posting", ("year: 2024", "year: 2024\npublished: 2024-01-10\nadded: 2024-01-02"), 6, "added", "before the paper was first posted"),
+    ("added in the future", ("contribution: analysis", "contribution: analysis\nadded: 2999-01-01"), 11, "added", "in the future"),
+    ("added not a date", ("contribution: analysis", "contribution: analysis\nadded: last week"), 11, "added", "valid date"),
     ("list instead of text", ("title: A Perfectly Ordinary Test Record", "title: [a, b]"), 2, "title", "valid string"),
 ]
 
