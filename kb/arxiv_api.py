@@ -9,6 +9,7 @@ Retry-After honoured, a size cap). This module adds what `kb add` needs on top: 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import os
 import re
@@ -207,6 +208,15 @@ class Fetcher:
         return _paper(paper_id, results[0])
 
 
+def _reason(exc: Exception) -> str:
+    # requests nests the socket error several levels deep; the innermost message is the useful one.
+    inner: BaseException = exc
+    while inner.args and isinstance(inner.args[0], BaseException):
+        inner = inner.args[0]
+    reason = getattr(inner, "reason", None)
+    return re.sub(r"^<[^>]+>: ", "", str(reason or inner))[:200]
+
+
 def _about(paper_id: str, exc: RemoteError) -> RemoteError:
     """The same error, its message prefixed with the paper it was about."""
     exc.message = f"{paper_id}: {exc.message}"
@@ -321,6 +331,8 @@ class _Failures:
         import requests
 
         url, what = self.fetcher.url, self.what
+        if isinstance(exc, RemoteError):  # kb.download's own, already saying what went wrong
+            raise _about(what, exc) from None
         if isinstance(exc, requests.exceptions.Timeout):
             raise KbError(f"{what}: arXiv did not answer within {self.fetcher.timeout:g} s ({url}); try again later") from None
         if isinstance(exc, requests.exceptions.ConnectionError):
@@ -346,6 +358,7 @@ def fetch_many(fetcher: Fetcher, ids: list[str]) -> tuple[dict[str, ArxivPaper],
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
         search = arxiv.Search(id_list=chunk, max_results=len(chunk))
+        fetcher._session.deadline = download.Deadline(fetcher.timeout)  # one deadline per batch
         with _Failures(fetcher, f"papers {start + 1}-{start + len(chunk)} of {len(ids)}"):
             results = list(fetcher._client.results(search))
         for result in results:
@@ -369,6 +382,9 @@ def listing(fetcher: Fetcher, query: str, since: dt.date, page_size: int = LISTI
 
     client = fetcher._client
     client.page_size = page_size
+    # HTTP retries happen in kb.download; the package's own retry is only for an unexpectedly empty page.
+    client.num_retries = RETRIES
+    client.delay_seconds = fetcher.delay
     search = arxiv.Search(query=query, max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate,
                           sort_order=arxiv.SortOrder.Descending)
     papers: dict[str, ArxivPaper] = {}
@@ -384,6 +400,7 @@ def listing(fetcher: Fetcher, query: str, since: dt.date, page_size: int = LISTI
     try:
         while True:
             url = client._format_url(search, start, page_size)
+            fetcher._session.deadline = download.Deadline(fetcher.timeout)  # one deadline per page
             with _Failures(fetcher, f"arXiv listing from entry {start}"):
                 # The first page may be empty (nothing new); an empty page further on is retried, then refused.
                 feed = client._parse_feed(url, first_page=start == 0)

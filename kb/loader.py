@@ -174,8 +174,8 @@ def _message(err: ErrorDetails, record_fields: tuple[str, ...]) -> str:
 
 
 def _shown_input(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _line(path: Path, loc: tuple[str | int, ...]) -> int | None:
