@@ -187,7 +187,7 @@ class Inputs:
     """The records and taxonomy one command works from: stamped once, loaded at most once."""
 
     def __init__(self, project: Project, kb: KnowledgeBase | None = None, *, partial: bool = False,
-                 with_triage: bool = False) -> None:
+                 with_triage: bool = True) -> None:
         """`partial`: `kb` is not the whole of the files on disk (a draft or a broken file was left out), so
         the files' stamp says nothing about it: artefacts are then judged and written by content alone."""
         self.project = project

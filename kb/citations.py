@@ -271,7 +271,9 @@ def _batch(session: Any, base: str, chunk: list[str], headers: dict[str, str], t
             raise KbError(f"{what}: cannot reach Semantic Scholar at {base} ({type(exc).__name__}); check the network or {API_URL_ENV}") from None
         else:
             if response.status_code == 200:
-                body = _json(response, what)
+                body = _json_or_none(response)
+                if body is None:
+                    raise KbError(f"{what}: Semantic Scholar answered HTTP 200 with something that is not JSON")
                 if not isinstance(body, list) or len(body) != len(chunk):
                     raise KbError(f"{what}: Semantic Scholar's batch answer is not one entry per paper asked")
                 return body

@@ -96,7 +96,7 @@ def test_generated_record_text_renders_as_text_in_chromium(page: Any, toy_kb: An
     records = {**toy_kb.records, record.id: record}
     kb = type(toy_kb)(taxonomy=toy_kb.taxonomy, records=records, files=toy_kb.files)
     ctx = SiteContext(kb=kb, graph=kb_graph.build(kb))
-    page.set_content(_markdown(paper_page.render(ctx, record)))
+    page.set_content(_markdown(paper_page.render(ctx, record).body))
     page.evaluate("() => document.querySelectorAll('*').forEach(e => ['mouseover', 'focus', 'load', 'error', 'click'].forEach(t => e.dispatchEvent(new Event(t))))")
     assert page.evaluate(f"() => window.{MARK}") is None
     assert page.errors == []

@@ -96,7 +96,13 @@ def test_a_reduced_rerun_of_one_seed_agrees_with_the_committed_intervals(results
     for name in CHECKED:
         for metric in ("pointing_game", "localisation_auc", "deletion_auc", "insertion_auc"):
             mean = intervals.per_seed(run["methods"][name]["values"][metric], 0)[0]
-            _, low, high = results["methods"][name]["metrics"][metric]["llava"]["seeds"]["0"]
+            # Against the interval pooled over the three seeds: training is seeded, but float sums differ with the
+            # machine's thread count, so a retrained seed-0 model is another draw of the same recipe, not a copy.
+            _, low, high = results["methods"][name]["metrics"][metric]["llava"]["pooled"]
             # The committed interval is for 200 examples; a 24-example mean varies sqrt(200 / 24) times as much.
             slack = (high - low) / 2 * (results["examples_per_seed"] / REDUCED) ** 0.5 + 1e-9
+            # Near 0 or 1 a committed interval is almost empty, yet 24 examples still vary: allow three standard
+            # deviations of a 24-example mean of a [0, 1] score at that level.
+            level = min(max((low + high) / 2, 1 / REDUCED), 1 - 1 / REDUCED)
+            slack = max(slack, 3 * (level * (1 - level) / REDUCED) ** 0.5)
             assert low - slack <= mean <= high + slack, (name, metric, mean, (low, high), slack)

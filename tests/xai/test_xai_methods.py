@@ -27,7 +27,8 @@ def example() -> toy_task.Batch:
 def test_integrated_gradients_are_complete(toy: Any, example: toy_task.Batch) -> None:
     model, adapter = toy
     target = int(example.answer)
-    explanation = IntegratedGradients(steps=256).explain(adapter, toy_model.inputs('llava', example), target)
+    # The path is steep near the image: 256 Riemann steps miss the integral by ~16% here, 1,024 by 0.002%.
+    explanation = IntegratedGradients(steps=1024).explain(adapter, toy_model.inputs('llava', example), target)
     with torch.no_grad():
         full = adapter.logits(toy_model.inputs('llava', example))[0, target]
         empty = adapter.logits(removed_inputs(adapter, toy_model.inputs('llava', example)))[0, target]
