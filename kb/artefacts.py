@@ -137,8 +137,14 @@ def open_artefact(folder: Path, kind: str) -> Manifest | None:
 Writer = Callable[[Path], None]
 
 
-def write_artefact(folder: Path, kind: str, key: str, stamp: str, files: Mapping[str, bytes | Writer],
-                   extra: Mapping[str, Any] | None = None) -> Manifest:
+def write_artefact(
+    folder: Path,
+    kind: str,
+    key: str,
+    stamp: str,
+    files: Mapping[str, bytes | Writer],
+    extra: Mapping[str, Any] | None = None,
+) -> Manifest:
     """Write each file atomically (bytes, or a function that writes a given temporary path), then the
     manifest; files of an earlier build that the new manifest does not list are removed."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -167,8 +173,14 @@ def restamp(folder: Path, manifest: Manifest, stamp: str) -> Manifest:
 
 
 def _write_manifest(folder: Path, manifest: Manifest) -> None:
-    data = {"format": FORMAT, "kind": manifest.kind, "key": manifest.key, "stamp": manifest.stamp,
-            "files": dict(manifest.files), "extra": dict(manifest.extra)}
+    data = {
+        "format": FORMAT,
+        "kind": manifest.kind,
+        "key": manifest.key,
+        "stamp": manifest.stamp,
+        "files": dict(manifest.files),
+        "extra": dict(manifest.extra),
+    }
     atomic.write_bytes(folder / MANIFEST, json.dumps(data, indent=1).encode())
 
 
@@ -186,8 +198,9 @@ def _sha256(path: Path) -> str:
 class Inputs:
     """The records and taxonomy one command works from: stamped once, loaded at most once."""
 
-    def __init__(self, project: Project, kb: KnowledgeBase | None = None, *, partial: bool = False,
-                 with_triage: bool = True) -> None:
+    def __init__(
+        self, project: Project, kb: KnowledgeBase | None = None, *, partial: bool = False, with_triage: bool = True
+    ) -> None:
         """`partial`: `kb` is not the whole of the files on disk (a draft or a broken file was left out), so
         the files' stamp says nothing about it: artefacts are then judged and written by content alone."""
         self.project = project

@@ -93,8 +93,9 @@ def _client(session: Any) -> arxiv.Client:
     try:
         import arxiv
     except ImportError as exc:
-        raise KbError(f"`kb add` needs the arxiv extra ({exc.name} is not installed)",
-                      hint="pip install -e '.[arxiv]'") from None
+        raise KbError(
+            f"`kb add` needs the arxiv extra ({exc.name} is not installed)", hint="pip install -e '.[arxiv]'"
+        ) from None
 
     # The package parses the Atom feed; the HTTP, its retries and the polite delay are ours (kb.download):
     # one deadline for the whole fetch, Retry-After honoured, a size cap.
@@ -115,8 +116,15 @@ class _Session:
     def get(self, url: str, headers: dict[str, str] | None = None, **_: Any) -> Any:
         import requests
 
-        answer = download.get(self.service, url, self.deadline, max_bytes=MAX_ANSWER_BYTES, headers=headers,
-                              retries=RETRIES, backoff=max(_delay(), 0.5))
+        answer = download.get(
+            self.service,
+            url,
+            self.deadline,
+            max_bytes=MAX_ANSWER_BYTES,
+            headers=headers,
+            retries=RETRIES,
+            backoff=max(_delay(), 0.5),
+        )
         self.tries = answer.tries
         if answer.status == 200:
             _check_feed(self.service, answer.body)
@@ -132,8 +140,12 @@ def _check_feed(service: download.Service, body: bytes) -> None:
     import xml.parsers.expat
 
     if not body.strip():
-        raise RemoteAnswerInvalid(service.name, service.url, f"{service.name} answered with an empty body",
-                                  hint=f"check {service.setting} or try again later")
+        raise RemoteAnswerInvalid(
+            service.name,
+            service.url,
+            f"{service.name} answered with an empty body",
+            hint=f"check {service.setting} or try again later",
+        )
     looks_html = re.match(rb"\s*(<!doctype html|<html)", body[:200], flags=re.I) is not None
     parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
     roots: list[str] = []
@@ -151,13 +163,20 @@ def _check_feed(service: download.Service, body: bytes) -> None:
         parser.Parse(body, True)
     except (xml.parsers.expat.ExpatError, ValueError) as exc:
         what = "an HTML page" if looks_html else f"not well-formed XML ({exc})"
-        raise RemoteAnswerInvalid(service.name, service.url, f"{service.name}'s answer is {what}, not an Atom feed",
-                                  hint=f"check {service.setting} or try again later") from None
+        raise RemoteAnswerInvalid(
+            service.name,
+            service.url,
+            f"{service.name}'s answer is {what}, not an Atom feed",
+            hint=f"check {service.setting} or try again later",
+        ) from None
     if roots != [ATOM_FEED]:
         root = roots[0] if roots else ""
-        raise RemoteAnswerInvalid(service.name, service.url,
-                                  f"{service.name}'s answer is XML but not an Atom feed (root element '{root}')",
-                                  hint=f"check {service.setting}")
+        raise RemoteAnswerInvalid(
+            service.name,
+            service.url,
+            f"{service.name}'s answer is XML but not an Atom feed (root element '{root}')",
+            hint=f"check {service.setting}",
+        )
 
 
 class Fetcher:
@@ -186,25 +205,38 @@ class Fetcher:
             raise _about(paper_id, exc) from None
         except arxiv.HTTPError as exc:
             if exc.status == 400:
-                raise RemoteRefused("arXiv", self.url, 400,
-                                    f"{paper_id}: arXiv refused the id as malformed (HTTP 400)") from None
+                raise RemoteRefused(
+                    "arXiv", self.url, 400, f"{paper_id}: arXiv refused the id as malformed (HTTP 400)"
+                ) from None
             tries = f"{self._session.tries} {'try' if self._session.tries == 1 else 'tries'}"
-            raise RemoteRefused("arXiv", self.url, exc.status,
-                                f"{paper_id}: arXiv answered HTTP {exc.status} after {tries} ({self.url})",
-                                hint="try again later") from None
+            raise RemoteRefused(
+                "arXiv",
+                self.url,
+                exc.status,
+                f"{paper_id}: arXiv answered HTTP {exc.status} after {tries} ({self.url})",
+                hint="try again later",
+            ) from None
         except arxiv.ArxivError as exc:
-            raise RemoteAnswerInvalid("arXiv", self.url,
-                                      f"{paper_id}: arXiv's answer could not be used: {exc.message}") from None
+            raise RemoteAnswerInvalid(
+                "arXiv", self.url, f"{paper_id}: arXiv's answer could not be used: {exc.message}"
+            ) from None
         except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
             # The package builds each Result as it parses; a bad date or a missing element ends up here.
-            raise RemoteAnswerInvalid("arXiv", self.url,
-                                      f"{paper_id}: arXiv's entry could not be read ({type(exc).__name__}: {exc})",
-                                      hint="try again later; if it persists the entry itself is broken") from None
+            raise RemoteAnswerInvalid(
+                "arXiv",
+                self.url,
+                f"{paper_id}: arXiv's entry could not be read ({type(exc).__name__}: {exc})",
+                hint="try again later; if it persists the entry itself is broken",
+            ) from None
         finally:
             self._last = time.monotonic()
         if not results:
-            raise NotFound("arXiv paper", paper_id, f"{paper_id}: arXiv has no paper with this id",
-                           hint=f"check it at https://arxiv.org/abs/{paper_id}")
+            raise NotFound(
+                "arXiv paper",
+                paper_id,
+                f"{paper_id}: arXiv has no paper with this id",
+                hint=f"check it at https://arxiv.org/abs/{paper_id}",
+            )
         return _paper(paper_id, results[0])
 
 
@@ -243,7 +275,9 @@ def _paper(requested: str, result: arxiv.Result) -> ArxivPaper:
     comment = " ".join(result.comment.split()) if result.comment else None
     for text in (comment, abstract):
         if text and _WITHDRAWN.search(text):
-            raise KbError(f"{requested}: arXiv lists this paper as withdrawn ('{_shorten(text)}'); a withdrawn paper is not added")
+            raise KbError(
+                f"{requested}: arXiv lists this paper as withdrawn ('{_shorten(text)}'); a withdrawn paper is not added"
+            )
     if not title:
         raise KbError(f"{requested}: arXiv's entry has no title; not writing a draft")
     return ArxivPaper(
@@ -334,15 +368,23 @@ class _Failures:
         if isinstance(exc, RemoteError):  # kb.download's own, already saying what went wrong
             raise _about(what, exc) from None
         if isinstance(exc, requests.exceptions.Timeout):
-            raise KbError(f"{what}: arXiv did not answer within {self.fetcher.timeout:g} s ({url}); try again later") from None
+            raise KbError(
+                f"{what}: arXiv did not answer within {self.fetcher.timeout:g} s ({url}); try again later"
+            ) from None
         if isinstance(exc, requests.exceptions.ConnectionError):
-            raise KbError(f"{what}: cannot reach arXiv at {url} ({_reason(exc)}); check the network or {API_URL_ENV}") from None
+            raise KbError(
+                f"{what}: cannot reach arXiv at {url} ({_reason(exc)}); check the network or {API_URL_ENV}"
+            ) from None
         if isinstance(exc, requests.exceptions.RequestException):
             raise KbError(f"{what}: the request to arXiv at {url} failed: {_reason(exc)}") from None
         if isinstance(exc, arxiv.UnexpectedEmptyPageError):
-            raise KbError(f"{what}: arXiv answered an empty page inside the listing {RETRIES + 1} times ({url}); try again later") from None
+            raise KbError(
+                f"{what}: arXiv answered an empty page inside the listing {RETRIES + 1} times ({url}); try again later"
+            ) from None
         if isinstance(exc, arxiv.HTTPError):
-            raise KbError(f"{what}: arXiv answered HTTP {exc.status} after {RETRIES + 1} tries ({url}); try again later") from None
+            raise KbError(
+                f"{what}: arXiv answered HTTP {exc.status} after {RETRIES + 1} tries ({url}); try again later"
+            ) from None
         if isinstance(exc, arxiv.ArxivError):
             raise KbError(f"{what}: arXiv's answer could not be used: {exc.message}") from None
 
@@ -356,7 +398,7 @@ def fetch_many(fetcher: Fetcher, ids: list[str]) -> tuple[dict[str, ArxivPaper],
     skipped: list[Skipped] = []
     fetcher._client.page_size = BATCH
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
+        chunk = ids[start : start + BATCH]
         search = arxiv.Search(id_list=chunk, max_results=len(chunk))
         fetcher._session.deadline = download.Deadline(fetcher.timeout)  # one deadline per batch
         with _Failures(fetcher, f"papers {start + 1}-{start + len(chunk)} of {len(ids)}"):
@@ -385,8 +427,9 @@ def listing(fetcher: Fetcher, query: str, since: dt.date, page_size: int = LISTI
     # HTTP retries happen in kb.download; the package's own retry is only for an unexpectedly empty page.
     client.num_retries = RETRIES
     client.delay_seconds = fetcher.delay
-    search = arxiv.Search(query=query, max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate,
-                          sort_order=arxiv.SortOrder.Descending)
+    search = arxiv.Search(
+        query=query, max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate, sort_order=arxiv.SortOrder.Descending
+    )
     papers: dict[str, ArxivPaper] = {}
     withdrawn: list[Skipped] = []
     malformed: list[Skipped] = []
@@ -408,10 +451,14 @@ def listing(fetcher: Fetcher, query: str, since: dt.date, page_size: int = LISTI
             # arXiv's feed always states how many entries a page holds; an error page parsed leniently does not.
             if feed.malformed or feed.header.items_per_page <= 0:
                 reason = f" ({feed.error})" if feed.error else ""
-                raise KbError(f"arXiv listing from entry {start}: the answer is not a readable Atom feed{reason}; try again later")
+                raise KbError(
+                    f"arXiv listing from entry {start}: the answer is not a readable Atom feed{reason}; try again later"
+                )
             total = feed.header.total_results if start == 0 else total
             if total > MAX_LISTING:
-                raise KbError(f"arXiv lists {total} papers for this query; more than {MAX_LISTING}: pass a later --since")
+                raise KbError(
+                    f"arXiv lists {total} papers for this query; more than {MAX_LISTING}: pass a later --since"
+                )
             older = False
             for result in feed.results:
                 if result.published.date() < since:

@@ -121,8 +121,11 @@ def create_text(path: Path, text: str, shown: str | None = None) -> None:
             os.link(temp, path)
         except FileExistsError:
             where = shown or str(path)
-            raise Conflict(where, f"{where} was created by someone else while this command ran; nothing written",
-                           hint="look at it, then run the command again") from None
+            raise Conflict(
+                where,
+                f"{where} was created by someone else while this command ran; nothing written",
+                hint="look at it, then run the command again",
+            ) from None
         except OSError as exc:
             raise _failure(path, exc) from exc
 
@@ -137,8 +140,9 @@ def replace_text_if_unchanged(path: Path, expected: str, text: str, shown: str |
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise Conflict(where, f"{where} was removed while this command ran; nothing written",
-                       hint="run the command again") from None
+        raise Conflict(
+            where, f"{where} was removed while this command ran; nothing written", hint="run the command again"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -147,8 +151,11 @@ def replace_text_if_unchanged(path: Path, expected: str, text: str, shown: str |
         except FileNotFoundError:
             now = None
         if now != expected.encode("utf-8"):
-            raise Conflict(where, f"{where} was changed by someone else while this command ran; nothing written",
-                           hint="look at the change, then run the command again")
+            raise Conflict(
+                where,
+                f"{where} was changed by someone else while this command ran; nothing written",
+                hint="look at the change, then run the command again",
+            )
         write_text(path, text)
     finally:
         os.close(fd)  # releases the lock

@@ -66,23 +66,36 @@ def fetch_references(arxiv_id: str, timeout: float = DEFAULT_TIMEOUT) -> Referen
             raise
         body = _json(answer, arxiv_id, base)
         if answer.status == 404:
-            raise NotFound("paper", arxiv_id, f"{arxiv_id}: Semantic Scholar does not know this paper "
-                                              f"({_api_message(body)}); cites left unchanged")
+            raise NotFound(
+                "paper",
+                arxiv_id,
+                f"{arxiv_id}: Semantic Scholar does not know this paper ({_api_message(body)}); cites left unchanged",
+            )
         if answer.status == 429:
-            raise RemoteRefused(service.name, base, 429,
-                                f"{arxiv_id}: Semantic Scholar is rate-limiting requests (HTTP 429)",
-                                hint="wait a minute and try again")
+            raise RemoteRefused(
+                service.name,
+                base,
+                429,
+                f"{arxiv_id}: Semantic Scholar is rate-limiting requests (HTTP 429)",
+                hint="wait a minute and try again",
+            )
         if answer.status != 200:
-            raise RemoteRefused(service.name, base, answer.status,
-                                f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} ({_api_message(body)})",
-                                hint="try again later")
+            raise RemoteRefused(
+                service.name,
+                base,
+                answer.status,
+                f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} ({_api_message(body)})",
+                hint="try again later",
+            )
         entries = body.get("data") if isinstance(body, dict) else None
         if entries is None:
             entries = []
         if not isinstance(entries, list):
-            raise RemoteAnswerInvalid(service.name, base,
-                                      f"{arxiv_id}: Semantic Scholar's answer has no list of references; "
-                                      "cites left unchanged")
+            raise RemoteAnswerInvalid(
+                service.name,
+                base,
+                f"{arxiv_id}: Semantic Scholar's answer has no list of references; cites left unchanged",
+            )
         total += len(entries)
         for cited in _arxiv_ids(entries):
             found.setdefault(cited, None)
@@ -95,9 +108,11 @@ def _json(answer: download.Answer, arxiv_id: str, base: str) -> Any:
     try:
         return json.loads(answer.body)
     except (ValueError, RecursionError):
-        raise RemoteAnswerInvalid("Semantic Scholar", base,
-                                  f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} "
-                                  "with something that is not JSON") from None
+        raise RemoteAnswerInvalid(
+            "Semantic Scholar",
+            base,
+            f"{arxiv_id}: Semantic Scholar answered HTTP {answer.status} with something that is not JSON",
+        ) from None
 
 
 def _api_message(body: Any) -> str:
@@ -204,8 +219,7 @@ class Batch:
     error: str | None = None
 
 
-def fetch_all(arxiv_ids: list[str], timeout: float = DEFAULT_TIMEOUT, sleep: Any = None,
-              progress: Any = None) -> Batch:
+def fetch_all(arxiv_ids: list[str], timeout: float = DEFAULT_TIMEOUT, sleep: Any = None, progress: Any = None) -> Batch:
     """References of many papers, BATCH a request (POST /paper/batch). A 429 or 5xx answer is retried after
     the Retry-After the API sends (or a doubling back-off), up to TRIES times; when a batch still fails, the
     run stops and returns what it has, so every paper answered so far is kept. A paper whose reference list
@@ -213,7 +227,9 @@ def fetch_all(arxiv_ids: list[str], timeout: float = DEFAULT_TIMEOUT, sleep: Any
     try:
         import requests
     except ImportError:
-        raise KbError("`kb refs` needs the arxiv extra (requests is not installed): pip install -e '.[arxiv]'") from None
+        raise KbError(
+            "`kb refs` needs the arxiv extra (requests is not installed): pip install -e '.[arxiv]'"
+        ) from None
     import time
 
     wait = sleep or time.sleep
@@ -222,7 +238,7 @@ def fetch_all(arxiv_ids: list[str], timeout: float = DEFAULT_TIMEOUT, sleep: Any
     out = Batch(found={}, unknown=[], left=[])
     with requests.Session() as session:
         for start in range(0, len(arxiv_ids), BATCH):
-            chunk = arxiv_ids[start:start + BATCH]
+            chunk = arxiv_ids[start : start + BATCH]
             if start:
                 wait(PAUSE)
             try:
@@ -242,7 +258,9 @@ def fetch_all(arxiv_ids: list[str], timeout: float = DEFAULT_TIMEOUT, sleep: Any
                     try:
                         out.found[arxiv_id] = fetch_references(arxiv_id, timeout)
                     except KbError:
-                        out.found[arxiv_id] = References(list(dict.fromkeys(_arxiv_ids(_as_cited(entries)))), len(entries))
+                        out.found[arxiv_id] = References(
+                            list(dict.fromkeys(_arxiv_ids(_as_cited(entries)))), len(entries)
+                        )
                     continue
                 out.found[arxiv_id] = References(list(dict.fromkeys(_arxiv_ids(_as_cited(entries)))), len(entries))
             if progress is not None:
@@ -263,12 +281,17 @@ def _batch(session: Any, base: str, chunk: list[str], headers: dict[str, str], t
     what = f"{len(chunk)} papers from arXiv:{chunk[0]}"
     for attempt in range(TRIES):
         try:
-            response = session.post(url, params=params, json={"ids": [f"arXiv:{i}" for i in chunk]}, headers=headers, timeout=timeout)
+            response = session.post(
+                url, params=params, json={"ids": [f"arXiv:{i}" for i in chunk]}, headers=headers, timeout=timeout
+            )
         except requests.exceptions.Timeout:
             problem = f"Semantic Scholar did not answer within {timeout:g} s ({base})"
-            delay = BACKOFF * 2 ** attempt
+            delay = BACKOFF * 2**attempt
         except requests.exceptions.RequestException as exc:
-            raise KbError(f"{what}: cannot reach Semantic Scholar at {base} ({type(exc).__name__}); check the network or {API_URL_ENV}") from None
+            raise KbError(
+                f"{what}: cannot reach Semantic Scholar at {base} ({type(exc).__name__}); check the network or"
+                f" {API_URL_ENV}"
+            ) from None
         else:
             if response.status_code == 200:
                 body = _json_or_none(response)
@@ -278,9 +301,14 @@ def _batch(session: Any, base: str, chunk: list[str], headers: dict[str, str], t
                     raise KbError(f"{what}: Semantic Scholar's batch answer is not one entry per paper asked")
                 return body
             if response.status_code != 429 and response.status_code < 500:
-                raise KbError(f"{what}: Semantic Scholar answered HTTP {response.status_code} ({_api_message(_json_or_none(response))})")
-            problem = f"Semantic Scholar answered HTTP {response.status_code}" + (" (rate limit)" if response.status_code == 429 else "")
-            delay = _retry_after(response.headers.get("Retry-After"), BACKOFF * 2 ** attempt)
+                raise KbError(
+                    f"{what}: Semantic Scholar answered HTTP {response.status_code}"
+                    f" ({_api_message(_json_or_none(response))})"
+                )
+            problem = f"Semantic Scholar answered HTTP {response.status_code}" + (
+                " (rate limit)" if response.status_code == 429 else ""
+            )
+            delay = _retry_after(response.headers.get("Retry-After"), BACKOFF * 2**attempt)
         if attempt + 1 == TRIES or delay > MAX_WAIT:
             break
         wait(delay)
@@ -295,14 +323,14 @@ def _retry_after(value: str | None, default: float) -> float:
         return max(0.0, float(value))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
     import datetime as dt
+    from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return default
-    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def _json_or_none(response: Any) -> Any:

@@ -123,7 +123,14 @@ def rows(kb: KnowledgeBase, project: Project) -> Iterator[SQLModel]:
     """Every row of the database, in an order that satisfies the foreign keys."""
     taxonomy = kb.taxonomy
     for position, area in enumerate(taxonomy.areas.values()):
-        yield TaxonomyNode(id=area.id, name=area.name, parent=area.parent, perspective=taxonomy.perspective(area.id), description=area.description, position=position)
+        yield TaxonomyNode(
+            id=area.id,
+            name=area.name,
+            parent=area.parent,
+            perspective=taxonomy.perspective(area.id),
+            description=area.description,
+            position=position,
+        )
     for record in kb:
         yield _paper(record, project.shown(kb.files[record.id]) if record.id in kb.files else "")
     for record in kb:
@@ -134,15 +141,28 @@ def rows(kb: KnowledgeBase, project: Project) -> Iterator[SQLModel]:
         for facet in taxonomy.registry:
             yield from (Facet(paper_id=record.id, facet=facet.key, value=v) for v in record.values(facet.key))
         yield from (Edge(source=record.id, target=t, kind="cites") for t in record.cites)
-        yield from (Edge(source=record.id, target=e.id, kind="builds_on", relation=e.relation, note=e.note) for e in record.builds_on)
+        yield from (
+            Edge(source=record.id, target=e.id, kind="builds_on", relation=e.relation, note=e.note)
+            for e in record.builds_on
+        )
 
 
 def _paper(record: Record, file: str) -> Paper:
     return Paper(
-        id=record.id, title=record.title, year=record.year, published=record.published, venue=record.venue,
-        summary=record.summary, arxiv=record.arxiv_id, code=record.links.code,
-        project=record.links.project, doi=record.links.doi, implementation=record.implementation, file=file,
-        content_hash=record_hash(record), record_json=json.dumps(record.to_data(), ensure_ascii=False),
+        id=record.id,
+        title=record.title,
+        year=record.year,
+        published=record.published,
+        venue=record.venue,
+        summary=record.summary,
+        arxiv=record.arxiv_id,
+        code=record.links.code,
+        project=record.links.project,
+        doi=record.links.doi,
+        implementation=record.implementation,
+        file=file,
+        content_hash=record_hash(record),
+        record_json=json.dumps(record.to_data(), ensure_ascii=False),
     )
 
 
@@ -174,7 +194,12 @@ def build(kb: KnowledgeBase, project: Project, force: bool = False) -> BuildResu
         if meta.get("source_stamp") != stamp:
             _restamp(url, stamp)
         return BuildResult(changed=False, papers=len(kb), target=url)
-    values = {"fingerprint": fingerprint, "schema_version": SCHEMA_VERSION, "source_stamp": stamp, "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    values = {
+        "fingerprint": fingerprint,
+        "schema_version": SCHEMA_VERSION,
+        "source_stamp": stamp,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         atomic.clean_leftovers(path.parent)  # what killed builds left behind (temporary copies, journals)
@@ -195,8 +220,12 @@ def _disk_errors(path: Path) -> Iterator[None]:
         yield
     except exc.OperationalError as error:
         text = str(error.orig).lower()
-        known = (("disk is full", errno.ENOSPC), ("readonly database", errno.EROFS), ("disk i/o error", errno.EIO),
-                 ("unable to open", errno.EACCES))
+        known = (
+            ("disk is full", errno.ENOSPC),
+            ("readonly database", errno.EROFS),
+            ("disk i/o error", errno.EIO),
+            ("unable to open", errno.EACCES),
+        )
         for words, code in known:
             if words in text:
                 raise WriteFailed(path, OSError(code, str(error.orig))) from error
@@ -242,7 +271,7 @@ def _fill(engine: Engine, kb: KnowledgeBase, project: Project, meta: dict[str, s
         for model in sorted(by_model, key=lambda m: order[m.__tablename__]):  # type: ignore[index]
             data = by_model.pop(model)
             for start in range(0, len(data), INSERT_CHUNK):
-                session.execute(insert(model), data[start:start + INSERT_CHUNK])
+                session.execute(insert(model), data[start : start + INSERT_CHUNK])
             del data
         session.execute(insert(Meta), [{"key": k, "value": v} for k, v in meta.items()])
         session.commit()
@@ -278,7 +307,9 @@ def list_papers(engine: Engine, query: Query, area_ids: list[str] | None = None)
     if high is not None:
         statement = statement.where(Paper.year <= high)
     for facet, value in query.facets.items():
-        statement = statement.where(col(Paper.id).in_(select(Facet.paper_id).where(Facet.facet == facet, Facet.value == value)))
+        statement = statement.where(
+            col(Paper.id).in_(select(Facet.paper_id).where(Facet.facet == facet, Facet.value == value))
+        )
     statement = statement.order_by(col(Paper.year).desc(), col(Paper.id))
     with Session(engine) as session:
         return list(session.exec(statement))
@@ -300,7 +331,9 @@ def get_paper(engine: Engine, paper_id: str) -> dict[str, Any] | None:
             return None
         data: dict[str, Any] = json.loads(paper.record_json)
         data["cited_by"] = list(session.exec(select(Edge.source).where(Edge.target == paper_id, Edge.kind == "cites")))
-        data["built_on_by"] = list(session.exec(select(Edge.source).where(Edge.target == paper_id, Edge.kind == "builds_on")))
+        data["built_on_by"] = list(
+            session.exec(select(Edge.source).where(Edge.target == paper_id, Edge.kind == "builds_on"))
+        )
         return data
 
 

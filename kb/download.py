@@ -53,8 +53,17 @@ class Service:
     setting: str
 
 
-def get(service: Service, url: str, deadline: Deadline, *, max_bytes: int, params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None, retries: int = 2, backoff: float = 1.0) -> Answer:
+def get(
+    service: Service,
+    url: str,
+    deadline: Deadline,
+    *,
+    max_bytes: int,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    retries: int = 2,
+    backoff: float = 1.0,
+) -> Answer:
     """The final answer (any status) after at most 1 + `retries` tries; RemoteError subclasses otherwise."""
     tries = 0
     while True:
@@ -63,9 +72,12 @@ def get(service: Service, url: str, deadline: Deadline, *, max_bytes: int, param
             status, body, answer_headers = _once(service, url, deadline, max_bytes, params, headers)
         except _Unreachable as exc:
             if tries > retries:
-                raise RemoteError(service.name, service.url,
-                                  f"cannot reach {service.name} at {service.url} ({exc.reason})",
-                                  hint=f"check the network or {service.setting}") from None
+                raise RemoteError(
+                    service.name,
+                    service.url,
+                    f"cannot reach {service.name} at {service.url} ({exc.reason})",
+                    hint=f"check the network or {service.setting}",
+                ) from None
             wait = backoff * 2 ** (tries - 1)
         else:
             if status not in RETRY_STATUSES or tries > retries:
@@ -73,10 +85,14 @@ def get(service: Service, url: str, deadline: Deadline, *, max_bytes: int, param
             asked = retry_after(answer_headers.get("Retry-After"))
             wait = asked if asked is not None else backoff * 2 ** (tries - 1)
             if asked is not None and asked > deadline.remaining():
-                raise RemoteRefused(service.name, service.url, status,
-                                    f"{service.name} answered HTTP {status} and asks to wait {asked:g} s, "
-                                    f"more than is left of the {deadline.seconds:g} s allowed",
-                                    hint="try again later or pass a larger --timeout")
+                raise RemoteRefused(
+                    service.name,
+                    service.url,
+                    status,
+                    f"{service.name} answered HTTP {status} and asks to wait {asked:g} s, "
+                    f"more than is left of the {deadline.seconds:g} s allowed",
+                    hint="try again later or pass a larger --timeout",
+                )
         if wait >= deadline.remaining():
             raise _timeout(service, deadline)
         time.sleep(max(wait, 0.0))
@@ -106,18 +122,29 @@ class _Unreachable(Exception):
 
 
 def _timeout(service: Service, deadline: Deadline) -> RemoteTimeout:
-    return RemoteTimeout(service.name, service.url, deadline.seconds,
-                         f"{service.name} did not answer within {deadline.seconds:g} s ({service.url})",
-                         hint="try again later or pass a larger --timeout")
+    return RemoteTimeout(
+        service.name,
+        service.url,
+        deadline.seconds,
+        f"{service.name} did not answer within {deadline.seconds:g} s ({service.url})",
+        hint="try again later or pass a larger --timeout",
+    )
 
 
-def _once(service: Service, url: str, deadline: Deadline, max_bytes: int, params: Mapping[str, Any] | None,
-          headers: Mapping[str, str] | None) -> tuple[int, bytes, Mapping[str, str]]:
+def _once(
+    service: Service,
+    url: str,
+    deadline: Deadline,
+    max_bytes: int,
+    params: Mapping[str, Any] | None,
+    headers: Mapping[str, str] | None,
+) -> tuple[int, bytes, Mapping[str, str]]:
     try:
         import requests
     except ImportError:
-        raise KbError("downloading needs the arxiv extra (requests is not installed)",
-                      hint="pip install -e '.[arxiv]'") from None
+        raise KbError(
+            "downloading needs the arxiv extra (requests is not installed)", hint="pip install -e '.[arxiv]'"
+        ) from None
 
     outcome: dict[str, Any] = {}
     stop = threading.Event()
@@ -126,9 +153,12 @@ def _once(service: Service, url: str, deadline: Deadline, max_bytes: int, params
         # Its own session: an abandoned worker may still be reading when the caller has moved on.
         try:
             remaining = max(deadline.remaining(), 0.001)
-            with requests.Session() as session, session.get(
-                url, params=params, headers=headers, stream=True, timeout=(remaining, remaining)
-            ) as response:
+            with (
+                requests.Session() as session,
+                session.get(
+                    url, params=params, headers=headers, stream=True, timeout=(remaining, remaining)
+                ) as response,
+            ):
                 declared = response.headers.get("Content-Length", "").strip()
                 if declared.isdigit() and int(declared) > max_bytes:
                     outcome["too_large"] = int(declared)
@@ -152,9 +182,12 @@ def _once(service: Service, url: str, deadline: Deadline, max_bytes: int, params
         stop.set()  # the worker ends at its next chunk, or when the server closes; nobody waits for it
         raise _timeout(service, deadline)
     if "too_large" in outcome:
-        raise RemoteAnswerInvalid(service.name, service.url,
-                                  f"{service.name} sent an answer larger than {max_bytes:,} bytes "
-                                  f"({outcome['too_large']:,} or more); not using it")
+        raise RemoteAnswerInvalid(
+            service.name,
+            service.url,
+            f"{service.name} sent an answer larger than {max_bytes:,} bytes "
+            f"({outcome['too_large']:,} or more); not using it",
+        )
     error = outcome.get("error")
     if error is not None:
         if isinstance(error, requests.exceptions.Timeout):
@@ -162,8 +195,9 @@ def _once(service: Service, url: str, deadline: Deadline, max_bytes: int, params
         if isinstance(error, requests.exceptions.ConnectionError):
             raise _Unreachable(_reason(error))
         if isinstance(error, requests.exceptions.RequestException):
-            raise RemoteError(service.name, service.url,
-                              f"the request to {service.name} at {service.url} failed: {_reason(error)}")
+            raise RemoteError(
+                service.name, service.url, f"the request to {service.name} at {service.url} failed: {_reason(error)}"
+            )
         raise error
     status, body, answer_headers = outcome["answer"]
     return int(status), body, answer_headers

@@ -52,7 +52,13 @@ class Proposal:
 
 def facts(paper: ArxivPaper) -> dict[str, Any]:
     """The fields a draft takes from arXiv, in record order."""
-    data: dict[str, Any] = {"id": paper.id, "title": paper.title, "authors": list(paper.authors), "year": paper.published.year, "published": paper.published}
+    data: dict[str, Any] = {
+        "id": paper.id,
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "year": paper.published.year,
+        "published": paper.published,
+    }
     if paper.journal_ref and len(paper.journal_ref) <= MAX_VENUE:
         data["venue"] = paper.journal_ref
     links: dict[str, str] = {"arxiv": paper.id}
@@ -78,8 +84,8 @@ def _block(key: str, value: Any) -> str:
 
 def _scored_list(key: str, picked: Scored, note: str, choices: Sequence[str]) -> str:
     if not picked and "suggested" in note:
-        note = note.split("suggested")[0] + "nothing suggested; fill in what applies."
-    lines = [f"{REVIEW}: {note}"] + _choices_comment(choices)
+        note = note.split("suggested", maxsplit=1)[0] + "nothing suggested; fill in what applies."
+    lines = [f"{REVIEW}: {note}", *_choices_comment(choices)]
     if not picked:
         lines.append(f"{key}: []")
         return "\n".join(lines) + "\n"
@@ -100,27 +106,43 @@ def render(paper: ArxivPaper, taxonomy: Taxonomy, proposal: Proposal | None, tod
     data = facts(paper)
     version = f" ({paper.id}{paper.version})" if paper.version else ""
     parts = [
-        f"# Draft written by `kb add` from arXiv{version} on {today.isoformat()}.\n"
-        f"# The facts below come from arXiv: keep them. Check each {REVIEW} line, replace every {PLACEHOLDER},\n"
-        f"# then run `kb validate papers/{_file_name(paper.id)}`. Read the paper at {paper.url}\n",
+        (
+            f"# Draft written by `kb add` from arXiv{version} on {today.isoformat()}.\n"
+            f"# The facts below come from arXiv: keep them. Check each {REVIEW} line, replace every {PLACEHOLDER},\n"
+            f"# then run `kb validate papers/{_file_name(paper.id)}`. Read the paper at {paper.url}\n"
+        ),
     ]
     for key in ("id", "title", "authors", "year", "published"):
         parts.append(_block(key, data[key]))
     if "venue" in data:
-        parts.append(f"{REVIEW}: arXiv's journal reference; shorten it to the venue and year (e.g. CVPR 2024) or delete it.\n")
+        parts.append(
+            f"{REVIEW}: arXiv's journal reference; shorten it to the venue and year (e.g. CVPR 2024) or delete it.\n"
+        )
         parts.append(_block("venue", data["venue"]))
     parts.append(_block("links", data["links"]))
     parts.append(_block("sources", data["sources"]))
 
     proposal = proposal or Proposal()
-    note = "suggested by `kb suggest` (scores after #); keep what fits, add what is missing." if proposal.areas or proposal.facets else "no suggestion was made; fill this in."
-    parts.append(_scored_list("taxonomy", _pick(proposal.areas, LIMITS["taxonomy"]), f"1-6 leaf areas, {note}", taxonomy.leaves()))
+    note = (
+        "suggested by `kb suggest` (scores after #); keep what fits, add what is missing."
+        if proposal.areas or proposal.facets
+        else "no suggestion was made; fill this in."
+    )
+    parts.append(
+        _scored_list(
+            "taxonomy", _pick(proposal.areas, LIMITS["taxonomy"]), f"1-6 leaf areas, {note}", taxonomy.leaves()
+        )
+    )
     for facet in taxonomy.registry:
         parts.append(_facet_block(facet, proposal.facets.get(facet.key, []), note))
-    parts.append(f"# Your own words, never the abstract's. {PLACEHOLDER} marks what `kb validate` refuses until written.\n")
+    parts.append(
+        f"# Your own words, never the abstract's. {PLACEHOLDER} marks what `kb validate` refuses until written.\n"
+    )
     parts.append(_block("summary", SUMMARY_PLACEHOLDER))
     parts.append(_block("findings", [FINDING_PLACEHOLDER]))
-    parts.append("# Run `kb refs " + paper.id + "` to fill `cites` from Semantic Scholar where it knows the references.\n")
+    parts.append(
+        "# Run `kb refs " + paper.id + "` to fill `cites` from Semantic Scholar where it knows the references.\n"
+    )
     # The day the paper entered the knowledge base: the site's feeds and What's-new page read it.
     parts.append(_block("added", today.isoformat()))
     return "".join(parts)
@@ -199,8 +221,8 @@ def check_round_trip(text: str, paper: ArxivPaper) -> None:
     expected = facts(paper)
     for key in ("id", "title", "authors", "year"):
         if data.get(key) != expected[key]:
-            raise AssertionError(f"draft for {paper.id}: '{key}' reads back as {data.get(key)!r}, not {expected[key]!r}")
+            raise AssertionError(
+                f"draft for {paper.id}: '{key}' reads back as {data.get(key)!r}, not {expected[key]!r}"
+            )
     if str(data.get("published")) != expected["published"].isoformat():
         raise AssertionError(f"draft for {paper.id}: 'published' reads back as {data.get('published')!r}")
-
-

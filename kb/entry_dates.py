@@ -44,7 +44,7 @@ def added_by_git(root: Path) -> dict[str, dt.date]:
 
     def run(*args: str) -> str | None:
         try:
-            done = subprocess.run(
+            done = subprocess.run(  # noqa: S603 - git with fixed arguments, no shell
                 [git, *args], cwd=root, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False
             )
         except (OSError, subprocess.TimeoutExpired):

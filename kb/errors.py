@@ -48,8 +48,16 @@ class ValidationFailed(KbError):
 class InputError(KbError):
     """One input file cannot be used as it is."""
 
-    def __init__(self, path: str, message: str, *, line: int | None = None, field: str | None = None,
-                 value: object = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        line: int | None = None,
+        field: str | None = None,
+        value: object = None,
+        hint: str | None = None,
+    ) -> None:
         self.problem = Problem(path, line, field, message)
         self.path, self.line, self.field, self.value = path, line, field, value
         super().__init__(str(self.problem), hint=hint)

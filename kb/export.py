@@ -19,7 +19,18 @@ from kb.records import Record
 
 FORMATS = {"bibtex": "bib", "csl-json": "csl.json", "jsonl": "jsonl"}
 
-_BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_BIBTEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 _BIBTEX_RE = re.compile("|".join(re.escape(c) for c in _BIBTEX_SPECIAL))
 
 
@@ -117,7 +128,9 @@ def csl_item(record: Record) -> dict[str, object]:
     if record.authors:
         item["author"] = [_csl_name(a) for a in record.authors]
     date = [record.published.year, record.published.month, record.published.day] if record.published else [record.year]
-    item["issued"] = {"date-parts": [date if kind == "misc" or citation_year(record) == record.year else [citation_year(record)]]}
+    item["issued"] = {
+        "date-parts": [date if kind == "misc" or citation_year(record) == record.year else [citation_year(record)]]
+    }
     if kind == "inproceedings":
         item["container-title"] = record.venue
     elif kind == "article":

@@ -22,8 +22,27 @@ from kb import text
 
 FACET_KEY = r"^[a-z][a-z0-9_]{0,39}$"
 # The fields every record has; a facet may not take one of these names (kb.records checks the two agree).
-RESERVED = frozenset({"id", "title", "aliases", "authors", "year", "published", "venue", "links", "sources", "taxonomy",
-                      "summary", "findings", "curators_note", "cites", "builds_on", "implementation", "added"})
+RESERVED = frozenset(
+    {
+        "id",
+        "title",
+        "aliases",
+        "authors",
+        "year",
+        "published",
+        "venue",
+        "links",
+        "sources",
+        "taxonomy",
+        "summary",
+        "findings",
+        "curators_note",
+        "cites",
+        "builds_on",
+        "implementation",
+        "added",
+    }
+)
 InText = Literal["key", "description", "aliases"]
 
 
@@ -109,8 +128,10 @@ class Names:
     def check(self, value: str, label: str) -> str:
         canonical = self._keys.get(name_key(value))
         if canonical is None:
-            raise ValueError(f"unknown {label.casefold()} '{value}'{did_you_mean(value, self.models)}; "
-                             f"add it to taxonomy/{self.source}")
+            raise ValueError(
+                f"unknown {label.casefold()} '{value}'{did_you_mean(value, self.models)}; "
+                f"add it to taxonomy/{self.source}"
+            )
         return canonical
 
     def name(self, value: str) -> str:

@@ -19,8 +19,17 @@ LINEAGE = "lineage"
 def build(kb: KnowledgeBase) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph()
     for record in kb:
-        perspectives = sorted({kb.taxonomy.perspective(area) for area in record.taxonomy}, key=list(kb.taxonomy.roots()).index)
-        graph.add_node(record.id, title=record.title, year=record.year, perspective=perspectives[0], perspectives=perspectives, areas=list(record.taxonomy))
+        perspectives = sorted(
+            {kb.taxonomy.perspective(area) for area in record.taxonomy}, key=list(kb.taxonomy.roots()).index
+        )
+        graph.add_node(
+            record.id,
+            title=record.title,
+            year=record.year,
+            perspective=perspectives[0],
+            perspectives=perspectives,
+            areas=list(record.taxonomy),
+        )
     for record in kb:
         for cited in record.cites:
             if cited in kb.records:
@@ -57,7 +66,18 @@ def cytoscape_elements(graph: nx.MultiDiGraph, url_of: dict[str, str]) -> list[d
     degree = dict(graph.degree())
     elements: list[dict[str, Any]] = []
     for node, data in graph.nodes(data=True):
-        elements.append({"data": {"id": node, "label": data["title"], "year": data["year"], "perspective": data["perspective"], "url": url_of[node], "degree": degree.get(node, 0)}})
+        elements.append(
+            {
+                "data": {
+                    "id": node,
+                    "label": data["title"],
+                    "year": data["year"],
+                    "perspective": data["perspective"],
+                    "url": url_of[node],
+                    "degree": degree.get(node, 0),
+                }
+            }
+        )
     for u, v, data in graph.edges(data=True):
         kind = data["kind"]
         element = {"id": f"{kind}:{u}->{v}", "source": u, "target": v, "kind": kind}

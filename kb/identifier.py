@@ -38,7 +38,9 @@ def check(paper_id: str) -> str:
         if match and year < 2015 and len(match.group(3)) != 4:
             raise ValueError(f"'{paper_id}': arXiv ids before 2015 have four digits after the dot")
         return paper_id
-    if VERSION.search(paper_id) and (MODERN.match(VERSION.sub("", paper_id)) or OLD_STYLE.match(VERSION.sub("", paper_id))):
+    if VERSION.search(paper_id) and (
+        MODERN.match(VERSION.sub("", paper_id)) or OLD_STYLE.match(VERSION.sub("", paper_id))
+    ):
         raise ValueError(f"'{paper_id}' carries a version; use '{VERSION.sub('', paper_id)}'")
     if re.match(r"^\d", paper_id) or not SLUG.match(paper_id) or len(paper_id) > MAX_SLUG:
         raise ValueError(

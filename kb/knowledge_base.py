@@ -57,7 +57,18 @@ def taxonomy_data(taxonomy: Taxonomy) -> dict[str, object]:
     return {
         "areas": [a.model_dump() for a in taxonomy.areas.values()],
         "relations": [t.model_dump() for t in taxonomy.relations.values()],
-        "facets": [{"key": f.key, "field": f.field, "label": f.label, "many": f.many, "required": f.required,
-                    "max": f.max, "in_text": f.in_text, "values": {v: f.vocabulary.description(v) for v in f.values()},
-                    "names": {v: f.name(v) for v in f.values()}} for f in taxonomy.registry],
+        "facets": [
+            {
+                "key": f.key,
+                "field": f.field,
+                "label": f.label,
+                "many": f.many,
+                "required": f.required,
+                "max": f.max,
+                "in_text": f.in_text,
+                "values": {v: f.vocabulary.description(v) for v in f.values()},
+                "names": {v: f.name(v) for v in f.values()},
+            }
+            for f in taxonomy.registry
+        ],
     }

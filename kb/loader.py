@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from kb import identifier, text, triage, yamlfile
+from kb import identifier, triage, yamlfile
 from kb.errors import ValidationFailed
 from kb.knowledge_base import KnowledgeBase
 from kb.problem import Problem, format_field
@@ -20,14 +20,14 @@ from kb.project import Project
 from kb.records import FieldError, Record, normalised_title, record_model, validate
 from kb.taxonomy import Taxonomy, did_you_mean, load_taxonomy
 
-
 # Reading and validating files is CPU-bound and independent per file: past this many files the work is
 # spread over worker processes (each reads the taxonomy once). Below it, process start-up costs more.
 PARALLEL_FROM = 2000
 
 
-def load(project: Project, only: Sequence[Path] | None = None, workers: int | None = None, *,
-         with_triage: bool = False) -> KnowledgeBase:
+def load(
+    project: Project, only: Sequence[Path] | None = None, workers: int | None = None, *, with_triage: bool = False
+) -> KnowledgeBase:
     """Load and check everything. With `only`, report just the problems of those files (and of the
     taxonomy), still checking their citations against the whole knowledge base. `with_triage` also reads
     and checks the triage file (curation/excluded.yaml, thousands of entries): `kb validate` and discovery
@@ -56,7 +56,9 @@ def load(project: Project, only: Sequence[Path] | None = None, workers: int | No
     return KnowledgeBase(taxonomy=taxonomy, records=records, files=files, triage=excluded)
 
 
-def _read_all(project: Project, taxonomy: Taxonomy, paths: list[Path], workers: int | None) -> Iterator[tuple[Path, Record | None, list[Problem]]]:
+def _read_all(
+    project: Project, taxonomy: Taxonomy, paths: list[Path], workers: int | None
+) -> Iterator[tuple[Path, Record | None, list[Problem]]]:
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count <= 1 or len(paths) < PARALLEL_FROM:
         for path in paths:
@@ -124,7 +126,9 @@ def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem
     return list(paths)
 
 
-def read_record(path: Path, taxonomy: Taxonomy, shown: str) -> tuple[yamlfile.Document | None, Record | None, list[Problem]]:
+def read_record(
+    path: Path, taxonomy: Taxonomy, shown: str
+) -> tuple[yamlfile.Document | None, Record | None, list[Problem]]:
     """Parse and validate one file on its own. Used by the loader and by tools that check a single draft."""
     problems: list[Problem] = []
     try:
@@ -141,7 +145,11 @@ def read_record(path: Path, taxonomy: Taxonomy, shown: str) -> tuple[yamlfile.Do
         return doc, None, problems
     expected = identifier.file_stem(record.id)
     if path.stem != expected:
-        problems.append(Problem(shown, doc.line_of(("id",)), "id", f"file name must be '{expected}.yaml' to match the id '{record.id}'"))
+        problems.append(
+            Problem(
+                shown, doc.line_of(("id",)), "id", f"file name must be '{expected}.yaml' to match the id '{record.id}'"
+            )
+        )
         return doc, None, problems
     return doc, record, problems
 
@@ -168,7 +176,16 @@ def _message(err: ErrorDetails, record_fields: tuple[str, ...]) -> str:
         hint = did_you_mean(name, fields) if fields else ""
         return f"unknown field '{name}'{hint}"
     message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind in ("string_type", "int_type", "list_type", "dict_type", "model_type", "date_from_datetime_parsing", "date_parsing", "int_parsing"):
+    if kind in (
+        "string_type",
+        "int_type",
+        "list_type",
+        "dict_type",
+        "model_type",
+        "date_from_datetime_parsing",
+        "date_parsing",
+        "int_parsing",
+    ):
         message += f", got {_shown_input(err['input'])}"
     return message
 
@@ -186,20 +203,36 @@ def _line(path: Path, loc: tuple[str | int, ...]) -> int | None:
         return None
 
 
-def _cross_check(project: Project, loaded: list[tuple[Path, Record]], problems: list[Problem], stems: set[str]) -> tuple[dict[str, Record], dict[str, Path], dict[str, str]]:
+def _cross_check(
+    project: Project, loaded: list[tuple[Path, Record]], problems: list[Problem], stems: set[str]
+) -> tuple[dict[str, Record], dict[str, Path], dict[str, str]]:
     records: dict[str, Record] = {}
     files: dict[str, Path] = {}
     titles: dict[str, str] = {}
     for path, record in loaded:
         shown = project.shown(path)
         if record.id in records:
-            problems.append(Problem(shown, _line(path, ("id",)), "id", f"duplicate id '{record.id}', also in {project.shown(files[record.id])}"))
+            problems.append(
+                Problem(
+                    shown,
+                    _line(path, ("id",)),
+                    "id",
+                    f"duplicate id '{record.id}', also in {project.shown(files[record.id])}",
+                )
+            )
             continue
         for loc, title in [(("title",), record.title), *((("aliases", i), t) for i, t in enumerate(record.aliases))]:
             key = normalised_title(title)
             owner = titles.setdefault(key, record.id)
             if owner != record.id:
-                problems.append(Problem(shown, _line(path, loc), format_field(loc), f"same title as record '{owner}' ({project.shown(files[owner])})"))
+                problems.append(
+                    Problem(
+                        shown,
+                        _line(path, loc),
+                        format_field(loc),
+                        f"same title as record '{owner}' ({project.shown(files[owner])})",
+                    )
+                )
         records[record.id] = record
         files[record.id] = path
     for path, record in loaded:
@@ -208,10 +241,24 @@ def _cross_check(project: Project, loaded: list[tuple[Path, Record]], problems: 
         shown = project.shown(path)
         for i, cited in enumerate(record.cites):
             if cited not in records and identifier.file_stem(cited) not in stems:
-                problems.append(Problem(shown, _line(path, ("cites", i)), f"cites[{i}]", f"'{cited}' is not a record in papers/{did_you_mean(cited, records)}"))
+                problems.append(
+                    Problem(
+                        shown,
+                        _line(path, ("cites", i)),
+                        f"cites[{i}]",
+                        f"'{cited}' is not a record in papers/{did_you_mean(cited, records)}",
+                    )
+                )
         for i, edge in enumerate(record.builds_on):
             if edge.id not in records and identifier.file_stem(edge.id) not in stems:
-                problems.append(Problem(shown, _line(path, ("builds_on", i, "id")), f"builds_on[{i}].id", f"'{edge.id}' is not a record in papers/{did_you_mean(edge.id, records)}"))
+                problems.append(
+                    Problem(
+                        shown,
+                        _line(path, ("builds_on", i, "id")),
+                        f"builds_on[{i}].id",
+                        f"'{edge.id}' is not a record in papers/{did_you_mean(edge.id, records)}",
+                    )
+                )
     return records, files, titles
 
 

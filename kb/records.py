@@ -11,7 +11,16 @@ import hashlib
 import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from kb import identifier, text
 from kb.taxonomy import Taxonomy
@@ -84,10 +93,16 @@ PaperId = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_one
 ArxivId = Annotated[str, AfterValidator(_one_line), AfterValidator(_arxiv_id)]
 Doi = Annotated[str, AfterValidator(_one_line), AfterValidator(_doi)]
 AreaId = Annotated[str, AfterValidator(_one_line), AfterValidator(_area)]
-Summary = Annotated[str, Field(min_length=80, max_length=1500), AfterValidator(_plain_text), AfterValidator(_no_placeholder)]
-Finding = Annotated[str, Field(min_length=15, max_length=400), AfterValidator(_one_line), AfterValidator(_no_placeholder)]
+Summary = Annotated[
+    str, Field(min_length=80, max_length=1500), AfterValidator(_plain_text), AfterValidator(_no_placeholder)
+]
+Finding = Annotated[
+    str, Field(min_length=15, max_length=400), AfterValidator(_one_line), AfterValidator(_no_placeholder)
+]
 Note = Annotated[str, Field(max_length=300), AfterValidator(_one_line)]
-CuratorsNote = Annotated[str, Field(min_length=20, max_length=600), AfterValidator(_plain_text), AfterValidator(_no_placeholder)]
+CuratorsNote = Annotated[
+    str, Field(min_length=20, max_length=600), AfterValidator(_plain_text), AfterValidator(_no_placeholder)
+]
 
 
 class _Strict(BaseModel):
@@ -127,21 +142,46 @@ class Record(_Strict):
 
     id: PaperId = Field(description="arXiv id without version (2311.16922, hep-th/9901001) or a lowercase slug")
     title: Title = Field(description="The current title, copied exactly")
-    aliases: list[Title] = Field(default_factory=list, max_length=10, description="Earlier titles, so searches for them find the paper")
-    authors: list[Author] = Field(default_factory=list, max_length=3000, description="Full names in order; empty when unknown")
+    aliases: list[Title] = Field(
+        default_factory=list, max_length=10, description="Earlier titles, so searches for them find the paper"
+    )
+    authors: list[Author] = Field(
+        default_factory=list, max_length=3000, description="Full names in order; empty when unknown"
+    )
     year: int = Field(description="Year of first posting")
     published: dt.date | None = Field(default=None, description="Date of first posting when known")
-    venue: Annotated[str, Field(max_length=200), AfterValidator(_one_line)] | None = Field(default=None, description="Only where a source states it")
+    venue: Annotated[str, Field(max_length=200), AfterValidator(_one_line)] | None = Field(
+        default=None, description="Only where a source states it"
+    )
     links: Links = Field(default_factory=Links)
-    sources: list[HttpLink] = Field(default_factory=list, max_length=20, description="Public pages the facts were read from")
+    sources: list[HttpLink] = Field(
+        default_factory=list, max_length=20, description="Public pages the facts were read from"
+    )
     taxonomy: list[AreaId] = Field(min_length=1, max_length=6, description="One or more leaf areas of the taxonomy")
     summary: Summary = Field(description="2-4 sentences in our own words saying only what the paper's abstract says")
-    findings: list[Finding] = Field(min_length=1, max_length=5, description="Short claims of the abstract, in our own words")
-    curators_note: CuratorsNote | None = Field(default=None, description="Optional: the curators' view (why the paper matters for explainability); shown labelled as ours")
-    cites: list[PaperId] = Field(default_factory=list, max_length=500, description="Verified bibliographic citations inside the corpus")
-    builds_on: list[Lineage] = Field(default_factory=list, max_length=50, description="Curated lineage inside the corpus")
-    implementation: Annotated[str, Field(pattern=IMPLEMENTATION.pattern)] | None = Field(default=None, description="Reference implementation, module:attribute under kb.xai")
-    added: dt.date | None = Field(default=None, description="Date the record entered the knowledge base (set by `kb add` and `kb watch`; else the site reads it from git history)")
+    findings: list[Finding] = Field(
+        min_length=1, max_length=5, description="Short claims of the abstract, in our own words"
+    )
+    curators_note: CuratorsNote | None = Field(
+        default=None,
+        description="Optional: the curators' view (why the paper matters for explainability); shown labelled as ours",
+    )
+    cites: list[PaperId] = Field(
+        default_factory=list, max_length=500, description="Verified bibliographic citations inside the corpus"
+    )
+    builds_on: list[Lineage] = Field(
+        default_factory=list, max_length=50, description="Curated lineage inside the corpus"
+    )
+    implementation: Annotated[str, Field(pattern=IMPLEMENTATION.pattern)] | None = Field(
+        default=None, description="Reference implementation, module:attribute under kb.xai"
+    )
+    added: dt.date | None = Field(
+        default=None,
+        description=(
+            "Date the record entered the knowledge base (set by `kb add` and `kb watch`; else the site reads it from"
+            " git history)"
+        ),
+    )
 
     @field_validator("year")
     @classmethod
@@ -173,7 +213,9 @@ class Record(_Strict):
             # A paper submitted in the last days of a month can be announced under the next month's id.
             earliest = dt.date(month[0], month[1], 1) - dt.timedelta(days=7)
             if self.published is not None and self.published < earliest:
-                raise _field_error("published", f"{self.published} is before the arXiv id's month {month[0]}-{month[1]:02d}")
+                raise _field_error(
+                    "published", f"{self.published} is before the arXiv id's month {month[0]}-{month[1]:02d}"
+                )
         if self.added is not None:
             # One day of slack: a draft written late in the evening in one time zone is dated tomorrow in another.
             if self.added > dt.date.today() + dt.timedelta(days=1):
@@ -181,7 +223,9 @@ class Record(_Strict):
             if self.published is not None and self.added < self.published:
                 raise _field_error("added", f"{self.added} is before the paper was first posted ({self.published})")
         if self.id in self.cites or any(edge.id == self.id for edge in self.builds_on):
-            raise _field_error("cites" if self.id in self.cites else "builds_on", "a paper cannot cite or build on itself")
+            raise _field_error(
+                "cites" if self.id in self.cites else "builds_on", "a paper cannot cite or build on itself"
+            )
         return self
 
     def values(self, facet: str) -> tuple[str, ...]:
@@ -231,10 +275,17 @@ def record_model(taxonomy: Taxonomy) -> type[Record]:
     fields: dict[str, Any] = {}
     for facet in taxonomy.registry:
         value = Annotated[str, Field(min_length=1, max_length=120), _facet_value(facet.key)]
-        description = f"{facet.label}: {'one or more values' if facet.many else 'one value'} from the {facet.key} vocabulary"
+        description = (
+            f"{facet.label}: {'one or more values' if facet.many else 'one value'} from the {facet.key} vocabulary"
+        )
         if facet.many:
             unique = AfterValidator(lambda values, key=facet.key: _unique(values, key.replace("_", " ")))
-            field = Field(default_factory=list, min_length=1 if facet.required else 0, max_length=facet.max, description=description)
+            field = Field(
+                default_factory=list,
+                min_length=1 if facet.required else 0,
+                max_length=facet.max,
+                description=description,
+            )
             fields[facet.field] = (Annotated[list[value], unique], field)  # type: ignore[valid-type]
         elif facet.required:
             fields[facet.field] = (value, Field(description=description))

@@ -11,8 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kb import yamlfile
 from kb.errors import ValidationFailed
-from kb.facets import (RESERVED, Declaration, Description, Facet, Model, Name, Names, Registry, Term, Terms, did_you_mean,
-                       name_key)
+from kb.facets import (
+    RESERVED,
+    Declaration,
+    Description,
+    Facet,
+    Model,
+    Name,
+    Names,
+    Registry,
+    Term,
+    Terms,
+    did_you_mean,
+    name_key,
+)
 from kb.problem import Problem, format_field
 
 __all__ = ["Area", "Taxonomy", "did_you_mean", "load_taxonomy", "name_key"]
@@ -127,14 +139,20 @@ def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy
             problems.append(Problem(shown(path), exc.line, exc.field, exc.message))
             return None
 
-    def items(doc: yamlfile.Document | None, name: str, kind: type[BaseModel], loc: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], BaseModel]]:
+    def items(
+        doc: yamlfile.Document | None, name: str, kind: type[BaseModel], loc: tuple[str | int, ...] = ()
+    ) -> Iterator[tuple[tuple[str | int, ...], BaseModel]]:
         if doc is None:
             return
         data = doc.data
         for key in loc:
             data = data.get(key) if isinstance(data, dict) else None
         if not isinstance(data, list):
-            problems.append(Problem(shown(directory / name), doc.line_of(loc), format_field(loc) or None, "expected a list of entries"))
+            problems.append(
+                Problem(
+                    shown(directory / name), doc.line_of(loc), format_field(loc) or None, "expected a list of entries"
+                )
+            )
             return
         for i, raw in enumerate(data):
             try:
@@ -142,14 +160,23 @@ def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy
             except ValidationError as exc:
                 for err in exc.errors():
                     where = (*loc, i, *err["loc"])
-                    problems.append(Problem(shown(directory / name), doc.line_of(where), format_field(where), err["msg"]))
+                    problems.append(
+                        Problem(shown(directory / name), doc.line_of(where), format_field(where), err["msg"])
+                    )
 
     areas: dict[str, Area] = {}
     areas_doc = read(AREAS_FILE)
     for loc, area in items(areas_doc, AREAS_FILE, Area):
         assert isinstance(area, Area) and areas_doc is not None
         if area.id in areas:
-            problems.append(Problem(shown(directory / AREAS_FILE), areas_doc.line_of(loc), format_field(loc) + ".id", f"duplicate area id '{area.id}'"))
+            problems.append(
+                Problem(
+                    shown(directory / AREAS_FILE),
+                    areas_doc.line_of(loc),
+                    format_field(loc) + ".id",
+                    f"duplicate area id '{area.id}'",
+                )
+            )
         areas[area.id] = area
     if areas_doc is not None:
         problems.extend(_area_structure_problems(areas, areas_doc, shown(directory / AREAS_FILE)))
@@ -159,11 +186,27 @@ def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy
     vocabularies: dict[str, dict[str, Term]] = {}
     lists = facets_doc.data.get("terms") if facets_doc is not None and isinstance(facets_doc.data, dict) else None
     if facets_doc is not None and not isinstance(lists, dict):
-        problems.append(Problem(facets_shown, facets_doc.line_of(("terms",)), "terms", "expected a mapping of vocabulary names to lists of terms"))
+        problems.append(
+            Problem(
+                facets_shown,
+                facets_doc.line_of(("terms",)),
+                "terms",
+                "expected a mapping of vocabulary names to lists of terms",
+            )
+        )
     for name in lists if isinstance(lists, dict) else ():
-        vocabularies[str(name)] = _terms(items(facets_doc, FACETS_FILE, Term, ("terms", name)), facets_doc, facets_shown, problems)
+        vocabularies[str(name)] = _terms(
+            items(facets_doc, FACETS_FILE, Term, ("terms", name)), facets_doc, facets_shown, problems
+        )
     if facets_doc is not None and isinstance(lists, dict) and RELATION not in lists:
-        problems.append(Problem(facets_shown, facets_doc.line_of(("terms",)), "terms", f"the '{RELATION}' vocabulary (types of lineage edges) is missing"))
+        problems.append(
+            Problem(
+                facets_shown,
+                facets_doc.line_of(("terms",)),
+                "terms",
+                f"the '{RELATION}' vocabulary (types of lineage edges) is missing",
+            )
+        )
 
     files: dict[str, Terms | Names] = {}
 
@@ -171,8 +214,14 @@ def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy
         if name in files:
             return files[name]
         if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*\.yaml", name) or name in (AREAS_FILE, FACETS_FILE):
-            problems.append(Problem(facets_shown, facets_doc.line_of(where) if facets_doc else None, format_field(where),
-                                    f"'{name}' is not a vocabulary file name (a .yaml file in taxonomy/)"))
+            problems.append(
+                Problem(
+                    facets_shown,
+                    facets_doc.line_of(where) if facets_doc else None,
+                    format_field(where),
+                    f"'{name}' is not a vocabulary file name (a .yaml file in taxonomy/)",
+                )
+            )
             return None
         doc = read(name)
         if kind == "terms":
@@ -195,7 +244,11 @@ def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy
             problems.append(Problem(facets_shown, line, where + ".field", f"'{declaration.field}' is already {owner}"))
             continue
         if (declaration.terms is None) == (declaration.names is None):
-            problems.append(Problem(facets_shown, line, where, "give exactly one vocabulary: terms (a list or a file) or names (a file)"))
+            problems.append(
+                Problem(
+                    facets_shown, line, where, "give exactly one vocabulary: terms (a list or a file) or names (a file)"
+                )
+            )
             continue
         vocabulary: Terms | Names | None
         if declaration.names is not None:
@@ -205,24 +258,48 @@ def load_taxonomy(directory: Path, display_root: Path | None = None) -> Taxonomy
         elif declaration.terms in vocabularies:
             vocabulary = Terms(vocabularies[declaration.terms])
         else:
-            problems.append(Problem(facets_shown, facets_doc.line_of((*loc, "terms")), where + ".terms",
-                                    f"no vocabulary '{declaration.terms}' under terms:{did_you_mean(str(declaration.terms), vocabularies)}"))
+            problems.append(
+                Problem(
+                    facets_shown,
+                    facets_doc.line_of((*loc, "terms")),
+                    where + ".terms",
+                    f"no vocabulary '{declaration.terms}' under"
+                    f" terms:{did_you_mean(str(declaration.terms), vocabularies)}",
+                )
+            )
             continue
         if vocabulary is None:
             continue
         if declaration.in_text == "aliases" and not isinstance(vocabulary, Names):
-            problems.append(Problem(facets_shown, line, where + ".in_text", "in_text: aliases needs a names vocabulary"))
+            problems.append(
+                Problem(facets_shown, line, where + ".in_text", "in_text: aliases needs a names vocabulary")
+            )
             continue
         fields[declaration.field] = declaration.key
-        declared.append(Facet(declaration.key, declaration.field, declaration.label, declaration.many, declaration.required,
-                              declaration.max, declaration.in_text, vocabulary))
+        declared.append(
+            Facet(
+                declaration.key,
+                declaration.field,
+                declaration.label,
+                declaration.many,
+                declaration.required,
+                declaration.max,
+                declaration.in_text,
+                vocabulary,
+            )
+        )
 
     if problems:
         raise ValidationFailed(problems)
     return Taxonomy(areas=areas, registry=Registry(tuple(declared)), relations=vocabularies[RELATION])
 
 
-def _models(entries: Iterator[tuple[tuple[str | int, ...], BaseModel]], doc: yamlfile.Document | None, shown: str, problems: list[Problem]) -> dict[str, Model]:
+def _models(
+    entries: Iterator[tuple[tuple[str | int, ...], BaseModel]],
+    doc: yamlfile.Document | None,
+    shown: str,
+    problems: list[Problem],
+) -> dict[str, Model]:
     models: dict[str, Model] = {}
     seen_keys: dict[str, str] = {}
     for loc, model in entries:
@@ -230,12 +307,19 @@ def _models(entries: Iterator[tuple[tuple[str | int, ...], BaseModel]], doc: yam
         for spelling in (model.name, *model.aliases):
             owner = seen_keys.setdefault(name_key(spelling), model.name)
             if owner != model.name or (spelling == model.name and model.name in models):
-                problems.append(Problem(shown, doc.line_of(loc), format_field(loc), f"'{spelling}' already names '{owner}'"))
+                problems.append(
+                    Problem(shown, doc.line_of(loc), format_field(loc), f"'{spelling}' already names '{owner}'")
+                )
         models[model.name] = model
     return models
 
 
-def _terms(entries: Iterator[tuple[tuple[str | int, ...], BaseModel]], doc: yamlfile.Document | None, shown: str, problems: list[Problem]) -> dict[str, Term]:
+def _terms(
+    entries: Iterator[tuple[tuple[str | int, ...], BaseModel]],
+    doc: yamlfile.Document | None,
+    shown: str,
+    problems: list[Problem],
+) -> dict[str, Term]:
     out: dict[str, Term] = {}
     for loc, term in entries:
         assert isinstance(term, Term) and doc is not None
@@ -250,10 +334,20 @@ def _area_structure_problems(areas: dict[str, Area], doc: yamlfile.Document, sho
     for area in areas.values():
         line = doc.line_of((index[area.id], "parent"))
         if area.parent is not None and area.parent not in areas:
-            yield Problem(shown, line, f"[{index[area.id]}].parent", f"parent '{area.parent}' of '{area.id}' is not an area{did_you_mean(area.parent, areas)}")
+            yield Problem(
+                shown,
+                line,
+                f"[{index[area.id]}].parent",
+                f"parent '{area.parent}' of '{area.id}' is not an area{did_you_mean(area.parent, areas)}",
+            )
             continue
         if area.parent is not None and not area.id.startswith(area.parent + "."):
-            yield Problem(shown, line, f"[{index[area.id]}].id", f"id '{area.id}' must start with its parent's id '{area.parent}.'")
+            yield Problem(
+                shown,
+                line,
+                f"[{index[area.id]}].id",
+                f"id '{area.id}' must start with its parent's id '{area.parent}.'",
+            )
         seen = {area.id}
         parent = area.parent
         while parent is not None and parent in areas:

@@ -44,7 +44,9 @@ class Triage:
         return len(self.excluded)
 
 
-def read(path: Path, shown: str, records: Mapping[str, Record], normalised_titles: Mapping[str, str]) -> tuple[Triage, list[Problem]]:
+def read(
+    path: Path, shown: str, records: Mapping[str, Record], normalised_titles: Mapping[str, str]
+) -> tuple[Triage, list[Problem]]:
     """The triage file's entries and every problem in it; a missing file is an empty triage."""
     if not path.exists():
         return Triage({}), []
@@ -71,12 +73,15 @@ def read(path: Path, shown: str, records: Mapping[str, Record], normalised_title
         if entry.id in excluded:
             problems.append(Problem(shown, line, f"[{i}].id", f"'{entry.id}' is listed twice"))
         elif entry.id in records:
-            problems.append(Problem(shown, line, f"[{i}].id", f"'{entry.id}' is a record in papers/ and cannot also be excluded"))
+            problems.append(
+                Problem(shown, line, f"[{i}].id", f"'{entry.id}' is a record in papers/ and cannot also be excluded")
+            )
         elif (owner := normalised_titles.get(normalised_title(entry.title))) is not None:
-            problems.append(Problem(shown, doc.line_of((i, "title")), f"[{i}].title", f"same title as record '{owner}'"))
+            problems.append(
+                Problem(shown, doc.line_of((i, "title")), f"[{i}].title", f"same title as record '{owner}'")
+            )
         excluded[entry.id] = entry
     return Triage(excluded), problems
-
 
 
 def _message(kind: str, name: str, message: str) -> str:

@@ -23,11 +23,54 @@ Kind = Literal["conference", "workshop", "journal"]
 # Series acronym -> (kind, full name of a journal or None). Conferences need no full name: the booktitle is
 # the venue as the record writes it.
 KNOWN: dict[str, tuple[Kind, str | None]] = {
-    **{name: ("conference", None) for name in (
-        "AAAI", "ACCV", "ACL", "ACM MM", "AISTATS", "BMVC", "CHI", "CIKM", "COLING", "COLM", "CVPR", "CoNLL", "CoRL",
-        "EACL", "ECAI", "ECCV", "EMNLP", "FAccT", "ICASSP", "ICCV", "ICLR", "ICML", "ICME", "ICRA", "IJCAI", "IJCNLP",
-        "INTERSPEECH", "IROS", "KDD", "LREC", "LREC-COLING", "MICCAI", "MIDL", "NAACL", "NeurIPS", "NIPS", "RSS", "SIGIR",
-        "SOFSEM", "UAI", "WACV", "WSDM", "WWW")},
+    **{
+        name: ("conference", None)
+        for name in (
+            "AAAI",
+            "ACCV",
+            "ACL",
+            "ACM MM",
+            "AISTATS",
+            "BMVC",
+            "CHI",
+            "CIKM",
+            "COLING",
+            "COLM",
+            "CVPR",
+            "CoNLL",
+            "CoRL",
+            "EACL",
+            "ECAI",
+            "ECCV",
+            "EMNLP",
+            "FAccT",
+            "ICASSP",
+            "ICCV",
+            "ICLR",
+            "ICML",
+            "ICME",
+            "ICRA",
+            "IJCAI",
+            "IJCNLP",
+            "INTERSPEECH",
+            "IROS",
+            "KDD",
+            "LREC",
+            "LREC-COLING",
+            "MICCAI",
+            "MIDL",
+            "NAACL",
+            "NeurIPS",
+            "NIPS",
+            "RSS",
+            "SIGIR",
+            "SOFSEM",
+            "UAI",
+            "WACV",
+            "WSDM",
+            "WWW",
+        )
+    },
     "TMLR": ("journal", "Transactions on Machine Learning Research"),
     "TPAMI": ("journal", "IEEE Transactions on Pattern Analysis and Machine Intelligence"),
     "IJCV": ("journal", "International Journal of Computer Vision"),
@@ -72,8 +115,10 @@ def series_of(text: str) -> str:
 def parse(text: str) -> Venue:
     series = series_of(text)
     words = set(re.findall(r"[A-Za-z][A-Za-z-]*", series))
-    acronym = next((name for name in sorted(KNOWN, key=len, reverse=True)
-                    if (" " in name and name in series) or name in words), None)
+    acronym = next(
+        (name for name in sorted(KNOWN, key=len, reverse=True) if (" " in name and name in series) or name in words),
+        None,
+    )
     kind: Kind | None
     journal = None
     if _NOT_PUBLISHED.search(text):

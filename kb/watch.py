@@ -104,8 +104,10 @@ def read_state(project: Project) -> State:
 def write_state(project: Project, state: State) -> None:
     data = {
         "through": state.through.isoformat() if state.through else None,
-        "note": "written by `kb watch`: the newest arXiv submission date it read in full; the next watch starts "
-        f"{OVERLAP_DAYS} days earlier",
+        "note": (
+            "written by `kb watch`: the newest arXiv submission date it read in full; the next watch starts "
+            f"{OVERLAP_DAYS} days earlier"
+        ),
     }
     atomic.write_text(state_path(project), json.dumps(data, indent=1) + "\n")
 

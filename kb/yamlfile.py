@@ -96,8 +96,9 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
     finally:
         os.close(fd)
     if size > max_bytes:
-        raise DocumentError(1, f"file grew past {max_bytes:,} bytes while it was read; "
-                               f"at most {max_bytes:,} are allowed")
+        raise DocumentError(
+            1, f"file grew past {max_bytes:,} bytes while it was read; at most {max_bytes:,} are allowed"
+        )
     return b"".join(chunks)
 
 
@@ -110,8 +111,13 @@ def _open_failure(path: Path, exc: OSError) -> str:
 
 
 def _kind(mode: int) -> str:
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
     for test, name in kinds:
         if test(mode):
             return name
@@ -156,7 +162,7 @@ def load(path: Path, max_bytes: int = MAX_BYTES) -> Document:
 class _Open:
     """A mapping or sequence being filled while its events stream past."""
 
-    __slots__ = ("container", "loc", "key")
+    __slots__ = ("container", "key", "loc")
 
     def __init__(self, container: dict[str, Any] | list[Any], loc: Loc) -> None:
         self.container = container
@@ -208,16 +214,20 @@ def _compose(events: Iterator[yaml.Event]) -> Document:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
-                raise DocumentError(_line(event), "YAML syntax error: expected a single document in the stream, "
-                                                  "but found another document")
+                raise DocumentError(
+                    _line(event),
+                    "YAML syntax error: expected a single document in the stream, but found another document",
+                )
             continue
         if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
             continue
         line = _line(event)
         if isinstance(event, yaml.AliasEvent):
             # Report where the reused anchor was defined: that is the text to change.
-            raise DocumentError(anchors.get(str(event.anchor), line),
-                                "anchors and aliases (&, *, <<) are not allowed; the anchor defined here is reused")
+            raise DocumentError(
+                anchors.get(str(event.anchor), line),
+                "anchors and aliases (&, *, <<) are not allowed; the anchor defined here is reused",
+            )
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             stack.pop()
             continue
@@ -229,8 +239,9 @@ def _compose(events: Iterator[yaml.Event]) -> Document:
             place(None if key_expected else _scalar(event), line, event)
             continue
         if len(stack) >= MAX_DEPTH:
-            raise DocumentError(line, f"nested more than {MAX_DEPTH} levels deep; "
-                                      "records are at most a few levels deep")
+            raise DocumentError(
+                line, f"nested more than {MAX_DEPTH} levels deep; records are at most a few levels deep"
+            )
         container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
         loc = place(container, line, event)
         assert loc is not None

@@ -84,7 +84,7 @@ class _Group(click.Group):
             failed = WriteFailed(exc.filename or "a file", exc)
             say(failed.message, failed.hint)
             ctx.exit(1)
-        except Exception as exc:  # noqa: BLE001 - the promise is: no traceback for users
+        except Exception as exc:
             raise _internal(ctx, exc) from exc
 
 
@@ -128,8 +128,9 @@ def _refuse_undecodable(command: click.Command, ctx: click.Context) -> None:
             if isinstance(item, str) and any("\udc80" <= c <= "\udcff" for c in item):
                 raw = item.encode("utf-8", "surrogateescape")
                 shown = printable(raw.decode("utf-8", "backslashreplace"))
-                raise click.BadParameter(f"'{shown}' is not valid UTF-8; check the terminal's encoding",
-                                         ctx=ctx, param=param)
+                raise click.BadParameter(
+                    f"'{shown}' is not valid UTF-8; check the terminal's encoding", ctx=ctx, param=param
+                )
 
 
 def project_of(ctx: click.Context) -> Project:
@@ -138,7 +139,12 @@ def project_of(ctx: click.Context) -> Project:
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None, help="Knowledge base folder (default: the one containing the working directory).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Knowledge base folder (default: the one containing the working directory).",
+)
 @click.version_option(package_name="mllm-xai-kb", prog_name="kb")
 def app(root: Path | None) -> None:
     """The open knowledge base of MLLM explainability research."""

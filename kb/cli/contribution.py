@@ -34,12 +34,20 @@ class _Planned:
 
 @app.command()
 @click.argument("ids", nargs=-1, required=True, metavar="ARXIV_ID...")
-@click.option("--update", is_flag=True, help="Existing record: refresh its arXiv facts (a draft is redrafted) and show what changes.")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Existing record: refresh its arXiv facts (a draft is redrafted) and show what changes.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--no-suggest", is_flag=True, help="Skip the suggested classification (no search model is loaded).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for arXiv.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for arXiv."
+)
 @click.pass_context
-def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, no_suggest: bool, timeout: float) -> None:
+def add(
+    ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, no_suggest: bool, timeout: float
+) -> None:
     """Draft papers/<id>.yaml for each arXiv id (2311.16922, 2311.16922v2, hep-th/9901001 or an arXiv URL).
 
     Facts come from arXiv; areas and facets are suggested and marked `# REVIEW`; the summary and
@@ -54,7 +62,10 @@ def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, n
     existing = [paper_id for paper_id, path in targets.items() if path.exists()]
     if existing and not update:
         shown = ", ".join(project.shown(targets[i]) for i in existing)
-        raise KbError(f"{shown} already exist{'s' if len(existing) == 1 else ''}; nothing written. `kb add --update {' '.join(existing)}` refreshes the arXiv facts and shows what changes")
+        raise KbError(
+            f"{shown} already exist{'s' if len(existing) == 1 else ''}; nothing written. `kb add --update"
+            f" {' '.join(existing)}` refreshes the arXiv facts and shows what changes"
+        )
     fetcher = arxiv_api.Fetcher(timeout=timeout)
     papers: list[ArxivPaper] = []
     for paper_id in wanted:
@@ -69,7 +80,9 @@ def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, n
         if paper in to_draft:
             plans.append(_Planned(targets[paper.id], old, drafts[paper.id], "draft" if old is None else "redraft"))
         else:
-            plans.append(_Planned(targets[paper.id], old, _refreshed_text(project, targets[paper.id], paper), "refresh"))
+            plans.append(
+                _Planned(targets[paper.id], old, _refreshed_text(project, targets[paper.id], paper), "refresh")
+            )
     for plan in plans:
         if plan.old is not None:
             _show_diff(project, plan)
@@ -98,7 +111,9 @@ def add(ctx: click.Context, ids: tuple[str, ...], update: bool, dry_run: bool, n
         if plan.kind == "refresh":
             click.echo(f"updated {shown}; run `kb validate {shown}`")
         else:
-            click.echo(f"wrote draft {shown}: check the # REVIEW lines, write the TODOs, then run `kb validate {shown}`")
+            click.echo(
+                f"wrote draft {shown}: check the # REVIEW lines, write the TODOs, then run `kb validate {shown}`"
+            )
 
 
 def _read(project: Project, path: Path) -> str | None:
@@ -162,17 +177,23 @@ def _proposals(project: Project, papers: list[ArxivPaper]) -> dict[str, Proposal
     try:
         from kb.artefacts import Inputs
         from kb.search.ranking import Searcher
-        from kb.search.suggest import suggest
-
         from kb.search.relevance import open_area_suggester
+        from kb.search.suggest import suggest
 
         inputs = Inputs(project, kb, partial=True)
         searcher = Searcher.open(inputs)
         learned = open_area_suggester(inputs)
-        return {paper.id: Proposal.of(suggest(searcher, kb, paper.title, paper.abstract, learned=learned)) for paper in papers}
+        return {
+            paper.id: Proposal.of(suggest(searcher, kb, paper.title, paper.abstract, learned=learned))
+            for paper in papers
+        }
     except ImportError as exc:
         # Suggestions need the search extra; a draft without them is still worth writing.
-        click.echo(f"no suggestions ({exc.name or exc} is not installed: pip install -e '.[search]'); classify the drafts by hand", err=True)
+        click.echo(
+            f"no suggestions ({exc.name or exc} is not installed: pip install -e '.[search]'); classify the drafts by"
+            " hand",
+            err=True,
+        )
         return {}
 
 
@@ -182,9 +203,13 @@ def _refreshed_text(project: Project, path: Path, paper: ArxivPaper) -> str:
     try:
         data = yamlfile.load(path).data
     except yamlfile.DocumentError as exc:
-        raise KbError(f"{project.shown(path)}:{exc.line or 1}: {exc.message}; fix it before `kb add --update`") from None
+        raise KbError(
+            f"{project.shown(path)}:{exc.line or 1}: {exc.message}; fix it before `kb add --update`"
+        ) from None
     if not isinstance(data, dict):
-        raise KbError(f"{project.shown(path)}: not a record (the top level is not a mapping); fix it before `kb add --update`")
+        raise KbError(
+            f"{project.shown(path)}: not a record (the top level is not a mapping); fix it before `kb add --update`"
+        )
     if data.get("id") not in (None, paper.id):
         raise KbError(f"{project.shown(path)}: holds id '{data.get('id')}', not '{paper.id}'; not touching it")
     return yamlfile.dump(draft.refreshed(data, paper))
@@ -192,13 +217,26 @@ def _refreshed_text(project: Project, path: Path, paper: ArxivPaper) -> str:
 
 def _show_diff(project: Project, plan: _Planned) -> None:
     shown = project.shown(plan.path)
-    diff = list(difflib.unified_diff((plan.old or "").splitlines(keepends=True), plan.new.splitlines(keepends=True), f"{shown} (now)", f"{shown} ({plan.kind})"))
+    diff = list(
+        difflib.unified_diff(
+            (plan.old or "").splitlines(keepends=True),
+            plan.new.splitlines(keepends=True),
+            f"{shown} (now)",
+            f"{shown} ({plan.kind})",
+        )
+    )
     if not diff:
         return
-    for line in diff:
+    for raw in diff:
         # Record text and arXiv's text are shown to the reviewer: escape what a terminal would act on.
-        line = printable(line.removesuffix("\n")) + "\n"
-        color = "green" if line.startswith("+") and not line.startswith("+++") else "red" if line.startswith("-") and not line.startswith("---") else None
+        line = printable(raw.removesuffix("\n")) + "\n"
+        color = (
+            "green"
+            if line.startswith("+") and not line.startswith("+++")
+            else "red"
+            if line.startswith("-") and not line.startswith("---")
+            else None
+        )
         click.echo(click.style(line, fg=color) if color else line, nl=False)
 
 
@@ -206,7 +244,13 @@ def _show_diff(project: Project, plan: _Planned) -> None:
 @click.argument("ids", nargs=-1, metavar="ID...")
 @click.option("--all", "every", is_flag=True, help="Every record with an arXiv id, asked in batches of 500.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds to wait for the citation API.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the citation API.",
+)
 @click.pass_context
 def refs(ctx: click.Context, ids: tuple[str, ...], every: bool, dry_run: bool, timeout: float) -> None:
     """Add to `cites` the records in papers/ that each paper cites, per Semantic Scholar.
@@ -239,20 +283,27 @@ def refs(ctx: click.Context, ids: tuple[str, ...], every: bool, dry_run: bool, t
         except yamlfile.DocumentError as exc:
             raise InputError(project.shown(path), exc.message, line=exc.line, hint="fix it before `kb refs`") from None
         if not isinstance(data, dict):
-            raise InputError(project.shown(path), "not a record (the top level is not a mapping)", line=1,
-                             hint="fix it before `kb refs`")
+            raise InputError(
+                project.shown(path),
+                "not a record (the top level is not a mapping)",
+                line=1,
+                hint="fix it before `kb refs`",
+            )
         arxiv_id = citations.arxiv_id_of(data)
         if arxiv_id is None:
             if every:
                 continue  # a slug record without an arXiv id: Semantic Scholar is asked by arXiv id
-            raise KbError(f"{project.shown(path)}: has no arXiv id (links.arxiv); Semantic Scholar is asked by arXiv id")
+            raise KbError(
+                f"{project.shown(path)}: has no arXiv id (links.arxiv); Semantic Scholar is asked by arXiv id"
+            )
         targets[arxiv_id] = (path, text, data)
     log = citation_log.read(project.root)
     today = dt.date.today()
     if every:
         click.echo(f"asking Semantic Scholar for the references of {len(targets)} papers ...", err=True)
-        batch = citations.fetch_all(list(targets), timeout=timeout,
-                                    progress=lambda done, total: click.echo(f"  {done}/{total}", err=True))
+        batch = citations.fetch_all(
+            list(targets), timeout=timeout, progress=lambda done, total: click.echo(f"  {done}/{total}", err=True)
+        )
         found, unknown, error = batch.found, batch.unknown, batch.error
     else:
         found, unknown, error = {}, [], None
@@ -264,12 +315,20 @@ def refs(ctx: click.Context, ids: tuple[str, ...], every: bool, dry_run: bool, t
         path, text, data = targets[arxiv_id]
         citation_log.record(log, str(data.get("id")), references.total, len(references.arxiv_ids), today)
         own = {data.get("id"), arxiv_id}
-        in_corpus = [known_id for known_id in (_record_id(known, i) for i in references.arxiv_ids) if known_id is not None and known_id not in own]
+        in_corpus = [
+            known_id
+            for known_id in (_record_id(known, i) for i in references.arxiv_ids)
+            if known_id is not None and known_id not in own
+        ]
         current = [c for c in data.get("cites") or [] if isinstance(c, str)]
         added = [c for c in dict.fromkeys(in_corpus) if c not in current]
         shown = project.shown(path)
         if not every:
-            click.echo(f"{shown}: {references.total} references listed, {len(references.arxiv_ids)} with an arXiv id, {len(set(in_corpus))} of them records here", err=True)
+            click.echo(
+                f"{shown}: {references.total} references listed, {len(references.arxiv_ids)} with an arXiv id,"
+                f" {len(set(in_corpus))} of them records here",
+                err=True,
+            )
         if not added:
             if not every:
                 click.echo(f"unchanged: {shown} (cites {len(current)} records)")
@@ -288,9 +347,16 @@ def refs(ctx: click.Context, ids: tuple[str, ...], every: bool, dry_run: bool, t
     else:
         citation_log.write(project.root, log)
     if every:
-        click.echo(f"{len(found)} papers answered, {changed} records gain citations, {len(unknown)} unknown to Semantic Scholar", err=True)
+        click.echo(
+            f"{len(found)} papers answered, {changed} records gain citations, {len(unknown)} unknown to Semantic"
+            " Scholar",
+            err=True,
+        )
     if error is not None:
-        raise KbError(f"{error}; the {len(found)} papers answered before it are kept, {len(batch.left)} were not asked: run `kb refs --all` again later")
+        raise KbError(
+            f"{error}; the {len(found)} papers answered before it are kept, {len(batch.left)} were not asked: run `kb"
+            " refs --all` again later"
+        )
 
 
 def _record_id(known: dict[str, Path], arxiv_id: str) -> str | None:

@@ -27,8 +27,13 @@ class FacetCommand(Command):
         for key, option, label in _declared(ctx):
             if option in taken:
                 continue
-            extra.append(click.Option([option, PREFIX + key], metavar="VALUE",
-                                      help=f"Only papers with this {label.casefold()} (id, name or alias)."))
+            extra.append(
+                click.Option(
+                    [option, PREFIX + key],
+                    metavar="VALUE",
+                    help=f"Only papers with this {label.casefold()} (id, name or alias).",
+                )
+            )
         help_option = [p for p in params if p.name == "help"]
         return [p for p in params if p.name != "help"] + extra + help_option
 

@@ -30,7 +30,12 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 
 
 @app.command()
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to a file instead of standard output.",
+)
 @click.pass_context
 def schema(ctx: click.Context, output: Path | None) -> None:
     """Print the JSON Schema of a record (committed as schema/record.schema.json for editors)."""
@@ -38,7 +43,9 @@ def schema(ctx: click.Context, output: Path | None) -> None:
     from kb.taxonomy import load_taxonomy
 
     project = project_of(ctx)
-    text = json.dumps(json_schema(load_taxonomy(project.taxonomy_dir, project.root)), indent=2, ensure_ascii=False) + "\n"
+    text = (
+        json.dumps(json_schema(load_taxonomy(project.taxonomy_dir, project.root)), indent=2, ensure_ascii=False) + "\n"
+    )
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -57,16 +64,25 @@ def build(ctx: click.Context, force: bool) -> None:
     started = time.perf_counter()
     if not force and db.is_current(project):
         # The last build succeeded on exactly these files, so they are valid and the database agrees.
-        click.echo(f"up to date: {_shown_url(project.database_url, project.root)} ({time.perf_counter() - started:.2f} s)")
+        click.echo(
+            f"up to date: {_shown_url(project.database_url, project.root)} ({time.perf_counter() - started:.2f} s)"
+        )
         return
     result = db.build(load(project), project, force=force)
     state = "built" if result.changed else "up to date"
-    click.echo(f"{state}: {result.papers} papers in {_shown_url(result.target, project.root)} ({time.perf_counter() - started:.2f} s)")
+    click.echo(
+        f"{state}: {result.papers} papers in {_shown_url(result.target, project.root)}"
+        f" ({time.perf_counter() - started:.2f} s)"
+    )
 
 
 def _shown_url(url: str, root: Path) -> str:
     path = url.removeprefix("sqlite:///")
-    return str(Path(path).relative_to(root)) if path != url and Path(path).is_relative_to(root) else re.sub(r"//[^@/]*@", "//***@", url)
+    return (
+        str(Path(path).relative_to(root))
+        if path != url and Path(path).is_relative_to(root)
+        else re.sub(r"//[^@/]*@", "//***@", url)
+    )
 
 
 def years_option(text: str | None) -> tuple[int | None, int | None]:
@@ -103,8 +119,13 @@ def list_(ctx: click.Context, area: str | None, years: str | None, as_json: bool
     papers = db.list_papers(engine, query, area_ids)
     if as_json:
         found = db.facets_of(engine, [p.id for p in papers])
-        click.echo(json.dumps([{"id": p.id, "year": p.year, "title": p.title, "facets": found[p.id]} for p in papers],
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [{"id": p.id, "year": p.year, "title": p.title, "facets": found[p.id]} for p in papers],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     for paper in papers:
         click.echo(f"{paper.id:<12} {paper.year}  {paper.title}")
@@ -181,5 +202,3 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         width = max((len(k) for k in counts), default=0)
         for key, count in counts.items():
             click.echo(f"  {key:<{width}}  {count:>4}")
-
-

@@ -14,15 +14,30 @@ from kb.cli.facet_options import FacetCommand, facet_values
 
 @app.command(cls=FacetCommand)
 @click.argument("query", nargs=-1)
-@click.option("-k", "k", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="How many papers to show.")
+@click.option(
+    "-k", "k", type=click.IntRange(min=1, max=1000), default=10, show_default=True, help="How many papers to show."
+)
 @click.option("--area", help="Only papers in this taxonomy area or below it (id or name, e.g. model.neuron).")
 @click.option("--year", "years", help="A year or a range: 2024, 2023..2025, 2024.. or ..2023.")
-@click.option("--ranker", type=click.Choice(["hybrid", "bm25", "static", "dense"]), default="hybrid", show_default=True,
-              help="hybrid is the shipped ranker; the others are the baselines it is measured against.")
+@click.option(
+    "--ranker",
+    type=click.Choice(["hybrid", "bm25", "static", "dense"]),
+    default="hybrid",
+    show_default=True,
+    help="hybrid is the shipped ranker; the others are the baselines it is measured against.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {id, title, year, score, areas, match}.")
 @click.pass_context
-def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None, years: str | None, ranker: str,
-           as_json: bool, **facets: str | None) -> None:
+def search(
+    ctx: click.Context,
+    query: tuple[str, ...],
+    k: int,
+    area: str | None,
+    years: str | None,
+    ranker: str,
+    as_json: bool,
+    **facets: str | None,
+) -> None:
     """Find papers answering a question, e.g. kb search "which methods find neurons that fire only for images".
     Each facet of taxonomy/facets.yaml is a filter."""
     from kb.artefacts import Inputs
@@ -32,7 +47,23 @@ def search(ctx: click.Context, query: tuple[str, ...], k: int, area: str | None,
     filters = Filters(area=area, years=years_option(years) if years else None, facets=facet_values(facets))
     hits = Searcher.open(Inputs(project_of(ctx)), progress=True).search(" ".join(query), k, filters, ranker)
     if as_json:
-        click.echo(json.dumps([{"id": h.id, "title": h.title, "year": h.year, "score": h.score, "areas": list(h.areas), "match": h.match} for h in hits], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": h.id,
+                        "title": h.title,
+                        "year": h.year,
+                        "score": h.score,
+                        "areas": list(h.areas),
+                        "match": h.match,
+                    }
+                    for h in hits
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     if not hits:
         click.echo("no good match: no paper names these words or holds enough of them; try other words", err=True)
@@ -57,7 +88,11 @@ def related(ctx: click.Context, paper_id: str, k: int, as_json: bool) -> None:
     pairs = nearest(index, paper_id, k)
     titles = {d.id: d.title for d in index.documents}
     if as_json:
-        click.echo(json.dumps([{"id": i, "title": titles.get(i, ""), "score": s} for i, s in pairs], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [{"id": i, "title": titles.get(i, ""), "score": s} for i, s in pairs], ensure_ascii=False, indent=2
+            )
+        )
         return
     for rank, (other, score) in enumerate(pairs, 1):
         click.echo(f"{rank:3}. {score:.3f}  {other}  {titles.get(other, '')}")
@@ -66,7 +101,9 @@ def related(ctx: click.Context, paper_id: str, k: int, as_json: bool) -> None:
 @app.command()
 @click.option("--title", required=True, help="The new paper's title.")
 @click.option("--abstract", default="", help="Its abstract (or a summary).")
-@click.option("-n", "n", type=click.IntRange(min=1, max=20), default=3, show_default=True, help="Values to show per field.")
+@click.option(
+    "-n", "n", type=click.IntRange(min=1, max=20), default=3, show_default=True, help="Values to show per field."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool) -> None:
@@ -83,8 +120,10 @@ def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool
     inputs = Inputs(project_of(ctx))
     result = propose(Searcher.open(inputs), inputs.kb, title, abstract, learned=open_area_suggester(inputs))
     if as_json:
-        data = {"areas": [[a, s] for a, s in result.areas[:n]],
-                "facets": {f: [[v, s] for v, s in values[:n]] for f, values in result.facets.items()}}
+        data = {
+            "areas": [[a, s] for a, s in result.areas[:n]],
+            "facets": {f: [[v, s] for v, s in values[:n]] for f, values in result.facets.items()},
+        }
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo("areas:          " + (", ".join(f"{a} ({s:.2f})" for a, s in result.areas[:n]) or "-"))
@@ -95,8 +134,14 @@ def suggest(ctx: click.Context, title: str, abstract: str, n: int, as_json: bool
 @app.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-n", "n", type=click.IntRange(min=1), default=50, show_default=True, help="How many new papers to show.")
-@click.option("--train", is_flag=True, help="Learn the ranking from the records (positives) and the triage file "
-              "(negatives) found in FILE, report cross-validated metrics and write curation/discovery-model.json.")
+@click.option(
+    "--train",
+    is_flag=True,
+    help=(
+        "Learn the ranking from the records (positives) and the triage file "
+        "(negatives) found in FILE, report cross-validated metrics and write curation/discovery-model.json."
+    ),
+)
 @click.option("--untrained", is_flag=True, help="Rank by the naive-Bayes log-odds, ignoring the learned model.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -118,16 +163,26 @@ def discover(ctx: click.Context, file: Path, n: int, train: bool, untrained: boo
             click.echo(json.dumps(info, ensure_ascii=False, indent=2))
             return
         metrics = info["metrics"]
-        click.echo(f"wrote {inputs.project.shown(path)}: {info['positives']} records and {info['negatives']} triaged papers, "
-                   f"{info['words']} words")
-        click.echo(f"{metrics['cv_folds']}-fold cross-validated ROC AUC {metrics['cv_roc_auc']:.3f}, precision of the top 50 "
-                   f"{metrics['cv_precision_top50']:.2f}; threshold {result.model.threshold:.3f} (precision "
-                   f"{metrics['threshold_precision']:.2f}, recall {metrics['threshold_recall']:.2f})")
+        click.echo(
+            f"wrote {inputs.project.shown(path)}: {info['positives']} records and {info['negatives']} triaged papers, "
+            f"{info['words']} words"
+        )
+        click.echo(
+            f"{metrics['cv_folds']}-fold cross-validated ROC AUC {metrics['cv_roc_auc']:.3f}, precision of the top 50 "
+            f"{metrics['cv_precision_top50']:.2f}; threshold {result.model.threshold:.3f} (precision "
+            f"{metrics['threshold_precision']:.2f}, recall {metrics['threshold_recall']:.2f})"
+        )
         return
     found = rank(inputs, file, learned=not untrained)
     new = [c for c in found if c.new][:n]
     if as_json:
-        click.echo(json.dumps([{"id": c.id, "title": c.title, "score": c.score, "area": c.area} for c in new], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                [{"id": c.id, "title": c.title, "score": c.score, "area": c.area} for c in new],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     for rank_no, c in enumerate(new, 1):
         click.echo(f"{rank_no:3}. {c.score:.3f}  {c.id}  [{c.area}]  {c.title}")

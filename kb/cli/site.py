@@ -26,7 +26,9 @@ def site_build(ctx: click.Context, no_xai: bool) -> None:
     report = build(project_of(ctx), xai=not no_xai)
     generated = report.generated
     sizes = sum(generated.search_sizes.values())
-    click.echo(f"built {report.papers} papers, {generated.pages} pages into {report.site_dir} in {report.seconds:.1f} s")
+    click.echo(
+        f"built {report.papers} papers, {generated.pages} pages into {report.site_dir} in {report.seconds:.1f} s"
+    )
     click.echo("  " + ", ".join(f"{k} {v:.1f} s" for k, v in generated.timings.items()))
     click.echo(f"  browser search: {sizes / 1024 / 1024:.2f} MiB")
     for note in generated.notes:
@@ -47,7 +49,13 @@ def site_serve(ctx: click.Context, address: str, no_xai: bool) -> None:
 @app.command("export")
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="bibtex", show_default=True)
 @click.option("--area", default=None, help="Only papers in this area (and the areas below it).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to a file (default: standard output).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to a file (default: standard output).",
+)
 @click.pass_context
 def export_command(ctx: click.Context, fmt: str, area: str | None, output: Path | None) -> None:
     """Export the knowledge base as BibTeX, CSL-JSON or JSON Lines."""

@@ -130,9 +130,9 @@ def watch(
         )
     else:
         click.echo(
-            f"{len(listing.papers)} papers listed in {listing.pages} page(s): {counts['record']} already records or drafts, "
-            f"{counts['triaged']} triaged, {counts['below']} below the threshold {scorer.model.threshold:.2f}, "
-            f"{counts['draft']} above it",
+            f"{len(listing.papers)} papers listed in {listing.pages} page(s): {counts['record']} already records or"
+            f" drafts, {counts['triaged']} triaged, {counts['below']} below the threshold {scorer.model.threshold:.2f},"
+            f" {counts['draft']} above it",
             err=True,
         )
         for skipped in [*listing.withdrawn, *listing.malformed]:
@@ -149,7 +149,8 @@ def watch(
     watching.write_state(project, watching.State(through))
     if not as_json:
         click.echo(
-            f"wrote {len(chosen)} draft(s); the next watch starts from {watching.State(through).since(dt.date.today())}",
+            f"wrote {len(chosen)} draft(s); the next watch starts from"
+            f" {watching.State(through).since(dt.date.today())}",
             err=True,
         )
 
@@ -225,9 +226,11 @@ def refresh(ctx: click.Context, ids: tuple[str, ...], every: bool, write: bool, 
     for plan in plans:
         _show_diff(project, plan)
     click.echo(
-        f"{len(plans)} of {len(targets)} record(s) would change"
-        if not write
-        else f"{len(plans)} of {len(targets)} record(s) change",
+        (
+            f"{len(plans)} of {len(targets)} record(s) would change"
+            if not write
+            else f"{len(plans)} of {len(targets)} record(s) change"
+        ),
         err=True,
     )
     if not write:

@@ -72,7 +72,11 @@ def read_bulk(path: Path) -> Iterator[tuple[str, str, str]]:
                     if not isinstance(row.get(key), str) or not row[key].strip():
                         raise KbError(f"{path}:{number}: field '{key}' is missing or not text")
                 abstract = row.get("abstract")
-                yield row["arxiv_id"].strip(), " ".join(row["title"].split()), abstract if isinstance(abstract, str) else ""
+                yield (
+                    row["arxiv_id"].strip(),
+                    " ".join(row["title"].split()),
+                    abstract if isinstance(abstract, str) else "",
+                )
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise KbError(f"{path}: cannot read it ({exc})") from None
 
@@ -103,8 +107,17 @@ def discover(inputs: Inputs, path: Path, learned: bool = True) -> list[Candidate
     from kb.search.relevance import open_area_suggester
 
     areas = _areas(searcher, kb, rows, own, [int(i) for i in order[:AREA_RANKS]], open_area_suggester(inputs))
-    return [Candidate(rows[i][0], rows[i][1], round(float(score[i]), 4), areas.get(int(i), ""), bool(own[i] >= 0),
-                      plain_id(rows[i][0]) in kb.triage) for i in order]
+    return [
+        Candidate(
+            rows[i][0],
+            rows[i][1],
+            round(float(score[i]), 4),
+            areas.get(int(i), ""),
+            bool(own[i] >= 0),
+            plain_id(rows[i][0]) in kb.triage,
+        )
+        for i in order
+    ]
 
 
 def _log_odds(rows: list[tuple[str, str, str]], index: SearchIndex, own: np.ndarray) -> np.ndarray:
@@ -134,8 +147,14 @@ def _log_odds(rows: list[tuple[str, str, str]], index: SearchIndex, own: np.ndar
     return score
 
 
-def _areas(searcher: Searcher, kb: KnowledgeBase, rows: list[tuple[str, str, str]], own: np.ndarray, which: list[int],
-           learned: AreaSuggester | None = None) -> dict[int, str]:
+def _areas(
+    searcher: Searcher,
+    kb: KnowledgeBase,
+    rows: list[tuple[str, str, str]],
+    own: np.ndarray,
+    which: list[int],
+    learned: AreaSuggester | None = None,
+) -> dict[int, str]:
     """The best area `kb suggest` gives each of these papers (its own record left out of the neighbours)."""
     from kb.search.suggest import suggest
 

@@ -38,15 +38,38 @@ class Document:
     @classmethod
     def of(cls, record: Record, taxonomy: Taxonomy) -> Document:
         facets = {f.key: record.values(f.key) for f in taxonomy.registry}
-        return cls(record.id, record.title, record.year, tuple(record.taxonomy), document_text(record, taxonomy),
-                   facets, tuple(record.aliases), tuple(record.authors))
+        return cls(
+            record.id,
+            record.title,
+            record.year,
+            tuple(record.taxonomy),
+            document_text(record, taxonomy),
+            facets,
+            tuple(record.aliases),
+            tuple(record.authors),
+        )
 
     def to_data(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "year": self.year, "areas": list(self.areas), "text": self.text,
-                "facets": {k: list(v) for k, v in self.facets.items()}, "aliases": list(self.aliases),
-                "authors": list(self.authors)}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "year": self.year,
+            "areas": list(self.areas),
+            "text": self.text,
+            "facets": {k: list(v) for k, v in self.facets.items()},
+            "aliases": list(self.aliases),
+            "authors": list(self.authors),
+        }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Document:
-        return cls(str(data["id"]), str(data["title"]), int(data["year"]), tuple(data["areas"]), str(data["text"]),
-                   {k: tuple(v) for k, v in data["facets"].items()}, tuple(data["aliases"]), tuple(data["authors"]))
+        return cls(
+            str(data["id"]),
+            str(data["title"]),
+            int(data["year"]),
+            tuple(data["areas"]),
+            str(data["text"]),
+            {k: tuple(v) for k, v in data["facets"].items()},
+            tuple(data["aliases"]),
+            tuple(data["authors"]),
+        )

@@ -7,8 +7,10 @@ Rankers (all score every document; filters then keep the allowed ones):
 - `hybrid` (shipped, no torch at query time): 0.7 x BM25 + 0.3 x similarity of the static query vector
   to the documents' sentence-transformer vectors, each rescaled so the best document scores 1. (A third
   signal, static query vs static documents at 0.1, was dropped: it moved development nDCG@10 by 0.009 and
-  held-out by nothing, and cost the browser a second set of document vectors.) The query is first expanded with the name of the taxonomy term (method
-  family, leaf area, granularity) that stands out as closest to it in meaning, so "neurons that fire only for images" also
+  held-out by nothing, and cost the browser a second set of document vectors.) The query is first expanded with the
+  name of the taxonomy term (method
+  family, leaf area, granularity) that stands out as closest to it in meaning, so "neurons that fire only for images"
+  also
   matches papers labelled *Neuron analysis*.
 
 On top of the ranker, `search` (for the shipped hybrid) adds two things a researcher expects of a search box:
@@ -158,7 +160,14 @@ class Searcher:
                         continue  # broad areas ("Model", "Data") match everything and say nothing
                     names.append(text.partition(":")[0])
                     texts.append(text)
-            self._terms = (names, self.encoder.encode(texts) if texts else np.zeros((0, self.encoder.embeddings.shape[1]), dtype=np.float32))
+            self._terms = (
+                names,
+                (
+                    self.encoder.encode(texts)
+                    if texts
+                    else np.zeros((0, self.encoder.embeddings.shape[1]), dtype=np.float32)
+                ),
+            )
         return self._terms
 
     # -- the search ------------------------------------------------------------------------------
@@ -186,8 +195,11 @@ class Searcher:
         scores = np.where(keep, scores, -np.inf)
         order = np.argsort(-scores, kind="stable")[:k]
         docs = self.index.documents
-        return [Hit(docs[i].id, docs[i].title, docs[i].year, round(float(scores[i]), 4), tuple(docs[i].areas), kinds[i])
-                for i in order if np.isfinite(scores[i])]
+        return [
+            Hit(docs[i].id, docs[i].title, docs[i].year, round(float(scores[i]), 4), tuple(docs[i].areas), kinds[i])
+            for i in order
+            if np.isfinite(scores[i])
+        ]
 
     def coverage(self, query: str) -> np.ndarray:
         """Per paper, the share of the query's word weight (idf of each distinct stemmed word) its text holds."""
@@ -282,7 +294,7 @@ def defined_acronyms(text: str) -> list[str]:
         capitals = [c.lower() for c in match.group(1) if c.isupper()]
         if len(capitals) < 2:
             continue
-        before = normal(text[max(0, match.start() - 160):match.start()]).split()[-8:]
+        before = normal(text[max(0, match.start() - 160) : match.start()]).split()[-8:]
         heads = [w[0] for w in before]
         if not heads or heads[-1] != capitals[-1]:
             continue
@@ -304,8 +316,14 @@ class Names:
     def __init__(self, documents: Iterable[Document]) -> None:
         self.documents = list(documents)
         self.titles = [[normal(t) for t in (d.title, *d.aliases)] for d in self.documents]
-        self.heads = [{normal(t.split(":")[0]).replace(" ", "") for t in (d.title, *d.aliases) if ":" in t and len(t.split(":")[0].split()) <= 6}
-                      for d in self.documents]
+        self.heads = [
+            {
+                normal(t.split(":")[0]).replace(" ", "")
+                for t in (d.title, *d.aliases)
+                if ":" in t and len(t.split(":")[0].split()) <= 6
+            }
+            for d in self.documents
+        ]
         self.acronyms = [set().union(*(initials(t) for t in (d.title, *d.aliases))) for d in self.documents]
         self.defined = [set(defined_acronyms(d.text)) for d in self.documents]
         self.authors = [[normal(a).split() for a in d.authors] for d in self.documents]
@@ -331,7 +349,11 @@ class Names:
                 if EXACT[kind] > bonus[i]:
                     bonus[i], kinds[i] = EXACT[kind], kind
 
-        give("arXiv id", [i for i, d in enumerate(self.documents) if d.id == paper_id or d.id == query.strip().lower()], capped=False)
+        give(
+            "arXiv id",
+            [i for i, d in enumerate(self.documents) if d.id == paper_id or d.id == query.strip().lower()],
+            capped=False,
+        )
         give("title", [i for i in range(n) if wanted in self.titles[i] or compact in self.heads[i]])
         if len(words) == 1 and len(compact) >= ACRONYM_MIN:
             give("acronym", [i for i in range(n) if compact in self.acronyms[i]])
@@ -341,7 +363,15 @@ class Names:
             phrase = f" {wanted} "
             give("title words", [i for i in range(n) if any(phrase in f" {t} " for t in self.titles[i])])
         query_words = set(words)
-        give("author", [i for i in range(n) if any(query_words <= set(name) and name[-1] in query_words for name in self.authors[i])], capped=False)
+        give(
+            "author",
+            [
+                i
+                for i in range(n)
+                if any(query_words <= set(name) and name[-1] in query_words for name in self.authors[i])
+            ],
+            capped=False,
+        )
         return bonus, kinds
 
 

@@ -228,8 +228,9 @@ class RelevanceModel:
             "threshold": round(self.threshold, 6),
             "info": self.info,
             "intercept": round(self.intercept, 6),
-            "features": ["vector"] * (len(self.weights) - 1 - 2 * len(GATED))
-            + [*GATED, "gate", *(f"gate*{f}" for f in GATED)],
+            "features": (
+                ["vector"] * (len(self.weights) - 1 - 2 * len(GATED)) + [*GATED, "gate", *(f"gate*{f}" for f in GATED)]
+            ),
             "gate_words": self.gate_words,
             "weights": [_digits(w) for w in self.weights],
             "mean": [_digits(m) for m in self.mean],
@@ -346,7 +347,8 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
     n_pos, n_neg = int((kind == 1).sum()), int((kind == 0).sum())
     if min(n_pos, n_neg) < INNER_FOLDS * 2:
         raise KbError(
-            f"{bulk}: holds {n_pos} records and {n_neg} triaged papers; training needs at least {INNER_FOLDS * 2} of each"
+            f"{bulk}: holds {n_pos} records and {n_neg} triaged papers; training needs at least {INNER_FOLDS * 2} of"
+            " each"
         )
     y = (kind == 1).astype(int)
     weight = np.where(kind == -1, UNLABELLED_WEIGHT, 1.0)
@@ -414,8 +416,10 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
         "triaged": len(kb.triage),
         "words": len(table),
         "metrics": metrics,
-        "metrics_note": "cross-validated on the records (positives) and triaged papers (negatives) of the file; "
-        "the threshold is the probability with the best F1 score there",
+        "metrics_note": (
+            "cross-validated on the records (positives) and triaged papers (negatives) of the file; "
+            "the threshold is the probability with the best F1 score there"
+        ),
         "regenerate": f"kb discover {bulk.name} --train  (give the file's path; writes {MODEL_FILE})",
         "settings": {
             "regularisation": REGULARISATION,
@@ -492,14 +496,24 @@ class AreaModel:
     scale: list[float]
 
     def to_data(self) -> dict[str, Any]:
-        return {"leaves": self.leaves, "intercepts": [_digits(b) for b in self.intercepts],
-                "mean": [_digits(m) for m in self.mean], "scale": [_digits(s) for s in self.scale],
-                "weights": [[_digits(w) for w in row] for row in self.weights], "blend": AREA_BLEND}
+        return {
+            "leaves": self.leaves,
+            "intercepts": [_digits(b) for b in self.intercepts],
+            "mean": [_digits(m) for m in self.mean],
+            "scale": [_digits(s) for s in self.scale],
+            "weights": [[_digits(w) for w in row] for row in self.weights],
+            "blend": AREA_BLEND,
+        }
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> AreaModel:
-        return cls([str(a) for a in data["leaves"]], [[float(w) for w in row] for row in data["weights"]],
-                   [float(b) for b in data["intercepts"]], [float(m) for m in data["mean"]], [float(s) for s in data["scale"]])
+        return cls(
+            [str(a) for a in data["leaves"]],
+            [[float(w) for w in row] for row in data["weights"]],
+            [float(b) for b in data["intercepts"]],
+            [float(m) for m in data["mean"]],
+            [float(s) for s in data["scale"]],
+        )
 
     def probabilities(self, vector: np.ndarray) -> dict[str, float]:
         import numpy as np
@@ -532,7 +546,9 @@ def open_area_suggester(inputs: Inputs) -> AreaSuggester | None:
     return AreaSuggester(model.areas, base_encoder(inputs.artefacts.search_base))
 
 
-def train_areas(kb: KnowledgeBase, texts: dict[str, str], encoder: StaticEncoder, leave_out: set[str] | None = None) -> AreaModel:
+def train_areas(
+    kb: KnowledgeBase, texts: dict[str, str], encoder: StaticEncoder, leave_out: set[str] | None = None
+) -> AreaModel:
     """Fit the per-leaf classifiers on every record (but `leave_out`, for cross-validation): its title and
     abstract where `texts` has it (the bulk file), else its title and summary."""
     import numpy as np

@@ -106,11 +106,13 @@ def distil() -> np.ndarray:
     out = np.zeros((len(vocabulary), transformer.config.hidden_size), dtype=np.float32)
     batch = 2048
     with torch.inference_mode():
-        for start in tqdm(range(0, len(vocabulary), batch), desc="distilling the static model", unit="batch", leave=False):
+        for start in tqdm(
+            range(0, len(vocabulary), batch), desc="distilling the static model", unit="batch", leave=False
+        ):
             ids = torch.arange(start, min(start + batch, len(vocabulary)))
             inputs = torch.stack([torch.full_like(ids, cls_id), ids, torch.full_like(ids, sep_id)], dim=1)
             hidden = transformer(input_ids=inputs, attention_mask=torch.ones_like(inputs)).last_hidden_state
-            out[start:start + len(ids)] = hidden.mean(dim=1).numpy()
+            out[start : start + len(ids)] = hidden.mean(dim=1).numpy()
     special = np.array([bool(_SPECIAL.match(token)) for token in vocabulary])
     out[special] = 0.0
     return out
@@ -145,8 +147,14 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
         "seq_length": MAX_TOKENS,
         "normalize": True,
         "pooling": "mean of the rows of the token ids (no special tokens added), then L2 normalisation",
-        "vocabulary": f"{len(kept)} of {len(base)} tokens: those the documents use, the {FREQUENT_TOKENS} most frequent words, the special tokens",
-        "weighting": f"row = transformer output of the token alone x (ln((N+1)/(df+1)) + {IDF_FLOOR}), N={len(documents)} documents",
+        "vocabulary": (
+            f"{len(kept)} of {len(base)} tokens: those the documents use, the {FREQUENT_TOKENS} most frequent words,"
+            " the special tokens"
+        ),
+        "weighting": (
+            f"row = transformer output of the token alone x (ln((N+1)/(df+1)) + {IDF_FLOOR}), N={len(documents)}"
+            " documents"
+        ),
         "kb_source": source_hash(),
     }
     files: dict[str, bytes | artefacts.Writer] = {
@@ -163,7 +171,7 @@ BATCH = 512  # texts tokenised at once: an Encoding keeps tokens, offsets and ma
 def _encodings(tokenizer: Tokenizer, texts: Sequence[str]) -> Iterator[Any]:
     """Encodings of the texts in order, a batch at a time, so memory does not grow with the corpus."""
     for start in range(0, len(texts), BATCH):
-        yield from tokenizer.encode_batch(list(texts[start:start + BATCH]), add_special_tokens=False)
+        yield from tokenizer.encode_batch(list(texts[start : start + BATCH]), add_special_tokens=False)
 
 
 def _kept_tokens(vocab: dict[str, int], frequency: np.ndarray) -> np.ndarray:
@@ -172,7 +180,7 @@ def _kept_tokens(vocab: dict[str, int], frequency: np.ndarray) -> np.ndarray:
 
     first = vocab[FIRST_WORD]
     keep = frequency > 0
-    keep[first:first + FREQUENT_TOKENS] = True
+    keep[first : first + FREQUENT_TOKENS] = True
     keep[[vocab[t] for t in SPECIAL_TOKENS if t in vocab]] = True
     return np.flatnonzero(keep)
 
@@ -183,7 +191,9 @@ def _prune(tokenizer_data: dict[str, Any], kept: np.ndarray) -> None:
     by_id = {i: t for t, i in old.items()}
     new = {by_id[int(i)]: n for n, i in enumerate(kept)}
     tokenizer_data["model"]["vocab"] = new
-    tokenizer_data["added_tokens"] = [{**t, "id": new[t["content"]]} for t in tokenizer_data.get("added_tokens", []) if t["content"] in new]
+    tokenizer_data["added_tokens"] = [
+        {**t, "id": new[t["content"]]} for t in tokenizer_data.get("added_tokens", []) if t["content"] in new
+    ]
 
 
 def _tokenizer_bytes() -> bytes:
@@ -213,7 +223,10 @@ class StaticEncoder:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        return cls(Tokenizer.from_file(str(folder / "tokenizer.json")), load_file(str(folder / "model.safetensors"))["embeddings"])
+        return cls(
+            Tokenizer.from_file(str(folder / "tokenizer.json")),
+            load_file(str(folder / "model.safetensors"))["embeddings"],
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np

@@ -1,7 +1,8 @@
 """The search index on disk: the `search_index` artefact (`kb.artefacts`).
 
 It holds, for the current records: `documents.json` (every document's text, facets and names, plus the
-vocabulary filters and query expansion need), `lexical.json` (the BM25 postings), `static.faiss` and `dense.faiss` (static-model and
+vocabulary filters and query expansion need), `lexical.json` (the BM25 postings), `static.faiss` and `dense.faiss`
+(static-model and
 sentence-transformer vectors, rows aligned with the documents) and the static model weighted for these
 documents (`model.safetensors`, `tokenizer.json`, `config.json`). It is current by the one freshness rule, so
 a cold query checks a stamp and never reads the records; otherwise it is rebuilt, re-embedding only the texts
@@ -98,8 +99,9 @@ def build_index(inputs: Inputs, progress: bool = False) -> SearchIndex:
     files["lexical.json"] = Lexical(texts).to_bytes()
     files["static.faiss"] = static.to_bytes()
     files["dense.faiss"] = dense.to_bytes()
-    files["documents.json"] = json.dumps({"documents": [d.to_data() for d in documents],
-                                          "vocabulary": vocabulary(kb.taxonomy)}, ensure_ascii=False).encode()
+    files["documents.json"] = json.dumps(
+        {"documents": [d.to_data() for d in documents], "vocabulary": vocabulary(kb.taxonomy)}, ensure_ascii=False
+    ).encode()
     manifest = artefacts.write_artefact(folder, KIND, inputs.key(f"{FORMAT}.{source_hash()}"), inputs.stamp, files)
     index = _open(folder, manifest)
     assert index is not None, "an index just written must open"
@@ -120,8 +122,13 @@ def vocabulary(taxonomy: Taxonomy) -> dict[str, Any]:
                 for alias in facet.vocabulary.description(value).split(", "):
                     if alias:
                         spellings[alias.casefold()] = value
-        facets[facet.key] = {"label": facet.label, "option": facet.option, "values": values, "spellings": spellings,
-                             "expand": facet.in_text == "description" or facet.key == "granularity"}
+        facets[facet.key] = {
+            "label": facet.label,
+            "option": facet.option,
+            "values": values,
+            "spellings": spellings,
+            "expand": facet.in_text == "description" or facet.key == "granularity",
+        }
     return {
         "areas": {a.id: f"{a.name}: {a.description}" for a in taxonomy.areas.values()},
         "area_ancestors": {a: taxonomy.ancestors(a) for a in taxonomy.areas},

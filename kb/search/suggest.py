@@ -33,8 +33,14 @@ class Suggestion:
     facets: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # facet key -> ranked values
 
 
-def suggest(searcher: Searcher, kb: KnowledgeBase, title: str, abstract: str, exclude: str | None = None,
-            learned: AreaSuggester | None = None) -> Suggestion:
+def suggest(
+    searcher: Searcher,
+    kb: KnowledgeBase,
+    title: str,
+    abstract: str,
+    exclude: str | None = None,
+    learned: AreaSuggester | None = None,
+) -> Suggestion:
     """Ranked leaf areas and facet values for a paper (best first), from an open searcher (fast when called
     many times). `exclude` leaves one record out, for leave-one-out evaluation. With `learned` (the per-area
     classifiers of the discovery model), an area's score blends their probability with the neighbours' vote."""
@@ -52,8 +58,14 @@ def suggest(searcher: Searcher, kb: KnowledgeBase, title: str, abstract: str, ex
         for name, values in _labels(kb.records[ids[i]], kb).items():
             for value in values:
                 votes[name][value] += weight
-    ranked = {name: sorted(((v, round(w / total, 3)) for v, w in counts.items()), key=lambda p: -p[1])
-              for name, counts in votes.items()} if total else {}
+    ranked = (
+        {
+            name: sorted(((v, round(w / total, 3)) for v, w in counts.items()), key=lambda p: -p[1])
+            for name, counts in votes.items()
+        }
+        if total
+        else {}
+    )
     facets = {facet.key: ranked.get(facet.key, []) for facet in kb.taxonomy.registry}
     for facet in kb.taxonomy.registry:
         if isinstance(facet.vocabulary, Names):
@@ -73,7 +85,9 @@ def _blend(votes: list[tuple[str, float]], learned: dict[str, float], kb: Knowle
 
     voted = dict(votes)
     leaves = [a for a in kb.taxonomy.leaves() if a in voted or a in learned]
-    scores = {a: AREA_BLEND * learned[a] + (1 - AREA_BLEND) * voted.get(a, 0.0) if a in learned else voted[a] for a in leaves}
+    scores = {
+        a: AREA_BLEND * learned[a] + (1 - AREA_BLEND) * voted.get(a, 0.0) if a in learned else voted[a] for a in leaves
+    }
     return sorted(((a, round(s, 3)) for a, s in scores.items() if s > 0.005), key=lambda p: -p[1])
 
 
@@ -86,5 +100,5 @@ def _named(names: Names, text: str) -> list[str]:
     words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.\-_]*", text)
     keys: set[str] = set()
     for size in (1, 2, 3):  # an alias may be written with spaces: "LLaVA 1.5", "Qwen VL Chat"
-        keys.update(name_key(" ".join(words[i:i + size]).rstrip(".")) for i in range(len(words) - size + 1))
+        keys.update(name_key(" ".join(words[i : i + size]).rstrip(".")) for i in range(len(words) - size + 1))
     return [m.name for m in names.models.values() if any(name_key(s) in keys for s in (m.name, *m.aliases))]

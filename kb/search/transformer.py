@@ -72,8 +72,13 @@ def encode_dense(texts: Sequence[str], progress: bool = False) -> np.ndarray:
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
     model = load_transformer()
-    vectors = model.encode(list(texts), batch_size=BATCH, show_progress_bar=progress and len(texts) > BATCH,
-                           normalize_embeddings=True, convert_to_numpy=True)
+    vectors = model.encode(
+        list(texts),
+        batch_size=BATCH,
+        show_progress_bar=progress and len(texts) > BATCH,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+    )
     return np.asarray(vectors, dtype=np.float32)
 
 

@@ -60,9 +60,8 @@ class VectorIndex:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k best rows for each query: (scores, row numbers), best first; -1 pads a short answer."""
-        import numpy as np
-
         import faiss
+        import numpy as np
 
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.index.d)
         if self.size == 0 or k < 1:

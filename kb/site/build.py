@@ -163,7 +163,9 @@ def _prepare(project: Project) -> KnowledgeBase:
 
 def _stamp(project: Project) -> str:
     site = project.root / "site"
-    extra = "".join(f"{p}{p.stat().st_mtime_ns}" for p in sorted(site.rglob("*")) if p.is_file()) if site.is_dir() else ""
+    extra = (
+        "".join(f"{p}{p.stat().st_mtime_ns}" for p in sorted(site.rglob("*")) if p.is_file()) if site.is_dir() else ""
+    )
     return source_stamp(project) + extra
 
 
@@ -181,7 +183,8 @@ def _overrides(project: Project, kb: KnowledgeBase, site_dir: Path | None) -> di
     raw = yaml.load(text, Loader=_IgnoreTags)  # type: ignore[arg-type]  # noqa: S506 - a tag-ignoring SafeLoader
     nav = raw.get("nav") if isinstance(raw, dict) else None
     overrides: dict[str, Any] = {"docs_dir": str(project.root / DOCS_DIR)}
-    # The feeds' <link rel="alternate"> in every page's head (kb.site.feeds.on_post_page), after any hooks of mkdocs.yml.
+    # The feeds' <link rel="alternate"> in every page's head (kb.site.feeds.on_post_page), after any hooks of
+    # mkdocs.yml.
     from kb.site.feeds import HOOK
 
     hooks = raw.get("hooks") if isinstance(raw, dict) and isinstance(raw.get("hooks"), list) else []

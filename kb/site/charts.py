@@ -35,8 +35,15 @@ def _ticks(top: int) -> list[int]:
     return list(range(0, top + step, step))
 
 
-def stacked(labels: Sequence[str], series: Sequence[Series], *, title: str, x_title: str, y_title: str = "papers",
-            chart_id: str = "") -> str:
+def stacked(
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_title: str,
+    y_title: str = "papers",
+    chart_id: str = "",
+) -> str:
     """A stacked bar chart with its legend as HTML under it (so it never collides with the axis titles)."""
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
     ticks = _ticks(max(totals, default=0))
@@ -44,12 +51,16 @@ def stacked(labels: Sequence[str], series: Sequence[Series], *, title: str, x_ti
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(labels))
     bar = slot * 0.7
-    parts = [(f'<svg class="kb-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{chart_id}-title" '
-              f'preserveAspectRatio="xMidYMid meet"><title id="{chart_id}-title">{safe.text(title)}</title>')]
+    parts = [
+        f'<svg class="kb-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{chart_id}-title" '
+        f'preserveAspectRatio="xMidYMid meet"><title id="{chart_id}-title">{safe.text(title)}</title>'
+    ]
     for tick in ticks:
         y = TOP + plot_h - plot_h * tick / top
-        parts.append(f'<line class="kb-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
-                     f'<text class="kb-tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+        parts.append(
+            f'<line class="kb-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="kb-tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>'
+        )
     for i, label in enumerate(labels):
         x = LEFT + slot * i + (slot - bar) / 2
         base = 0
@@ -58,18 +69,35 @@ def stacked(labels: Sequence[str], series: Sequence[Series], *, title: str, x_ti
             if value:
                 h = plot_h * value / top
                 y = TOP + plot_h - plot_h * (base + value) / top
-                parts.append(f'<rect class="{safe.attr(s.css)}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}">'
-                             f'<title>{safe.text(s.name)}, {safe.text(label)}: {value}</title></rect>')
+                parts.append(
+                    f'<rect class="{safe.attr(s.css)}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}">'
+                    f"<title>{safe.text(s.name)}, {safe.text(label)}: {value}</title></rect>"
+                )
                 base += value
         if len(labels) <= 16 or i % 2 == 0:
-            parts.append(f'<text class="kb-tick" x="{x + bar / 2:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">{safe.text(label)}</text>')
-    parts.append(f'<text class="kb-axis-title" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 4}" text-anchor="middle">{safe.text(x_title)}</text>')
-    parts.append(f'<text class="kb-axis-title" transform="translate(12 {TOP + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle">{safe.text(y_title)}</text>')
+            parts.append(
+                f'<text class="kb-tick" x="{x + bar / 2:.1f}" y="{TOP + plot_h + 16}"'
+                f' text-anchor="middle">{safe.text(label)}</text>'
+            )
+    parts.append(
+        f'<text class="kb-axis-title" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 4}"'
+        f' text-anchor="middle">{safe.text(x_title)}</text>'
+    )
+    parts.append(
+        f'<text class="kb-axis-title" transform="translate(12 {TOP + plot_h / 2:.1f}) rotate(-90)"'
+        f' text-anchor="middle">{safe.text(y_title)}</text>'
+    )
     parts.append("</svg>")
-    legend = "".join(f'<span class="kb-legend-item"><span class="kb-swatch {safe.attr(s.css)}"></span>{safe.text(s.name)}</span>'
-                     for s in series if any(s.values))
+    legend = "".join(
+        f'<span class="kb-legend-item"><span class="kb-swatch {safe.attr(s.css)}"></span>{safe.text(s.name)}</span>'
+        for s in series
+        if any(s.values)
+    )
     heading = f'<p class="kb-chart-title">{safe.text(title)}</p>'
-    return f'<figure class="kb-figure" id="{chart_id}">{heading}{"".join(parts)}<figcaption class="kb-legend">{legend}</figcaption></figure>'
+    return (
+        f'<figure class="kb-figure" id="{chart_id}">{heading}{"".join(parts)}<figcaption'
+        f' class="kb-legend">{legend}</figcaption></figure>'
+    )
 
 
 def per_year(counts: dict[int, int], *, title: str, chart_id: str) -> str:
@@ -77,5 +105,10 @@ def per_year(counts: dict[int, int], *, title: str, chart_id: str) -> str:
     if not counts:
         return ""
     years = list(range(min(counts), max(counts) + 1))
-    return stacked([str(y) for y in years], [Series("papers", "kb-c-0", [counts.get(y, 0) for y in years])],
-                   title=title, x_title="year", chart_id=chart_id)
+    return stacked(
+        [str(y) for y in years],
+        [Series("papers", "kb-c-0", [counts.get(y, 0) for y in years])],
+        title=title,
+        x_title="year",
+        chart_id=chart_id,
+    )

@@ -101,13 +101,16 @@ class SiteContext:
 
     @cached_property
     def rows(self) -> dict[tuple[str, ...], str]:
-        """Rendered fragments (table rows, links) by (kind, paper id, climb to the root): pages at one depth share them."""
+        """Rendered fragments (table rows, links) by (kind, paper id, climb to the root): pages at one depth share
+        them."""
         return {}
 
     def methods_of(self, paper_id: str) -> list[str]:
         """Methods this paper introduced, then methods that carry its idea (the descriptor's `related`)."""
         own = [name for name, m in self.methods.items() if getattr(m, "paper_id", None) == paper_id]
-        carried = [name for name, m in self.methods.items() if name not in own and paper_id in getattr(m, "related", ())]
+        carried = [
+            name for name, m in self.methods.items() if name not in own and paper_id in getattr(m, "related", ())
+        ]
         return own + carried
 
     # -- indexes, each built once (pages of 5,000 papers must not scan every record per page) ---------------

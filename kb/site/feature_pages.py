@@ -17,7 +17,8 @@ from kb.site.context import SiteContext, method_doc, paper_doc
 from kb.taxonomy import Taxonomy
 
 SEARCH_WIDGET = """<div class="kb-search-page">
-<p class="kb-search-hint">Type in the search box at the top of the page: a question in your own words, a title, an acronym,
+<p class="kb-search-hint">Type in the search box at the top of the page: a question in your own words, a title, an
+acronym,
 an author or an arXiv id. The query and the filters below stay in the address, so a search can be shared.</p>
 <p id="kb-search-status" class="kb-search-status" aria-live="polite"></p>
 <div class="kb-filters kb-search-filters"></div>
@@ -28,13 +29,18 @@ an author or an arXiv id. The query and the filters below stay in the address, s
 
 def graph_page(ctx: SiteContext) -> str:
     roots = ctx.kb.taxonomy.roots()
-    legend = "".join(f'<span class="kb-legend kb-p-{safe.attr(r)}"><span class="kb-swatch"></span>{safe.text(ctx.kb.taxonomy.areas[r].name)}</span>' for r in roots)
+    legend = "".join(
+        f'<span class="kb-legend kb-p-{safe.attr(r)}"><span'
+        f' class="kb-swatch"></span>{safe.text(ctx.kb.taxonomy.areas[r].name)}</span>'
+        for r in roots
+    )
     n_lineage = sum(1 for *_, k in ctx.graph.edges(data="kind") if k == "lineage")
     n_cites = ctx.graph.number_of_edges() - n_lineage
     n_linked = sum(1 for _, degree in ctx.graph.degree() if degree)
     return (
         "---\ntitle: Graph\nhide: [toc]\n---\n\n# Lineage and citation graph\n\n"
-        f"{ctx.graph.number_of_nodes()} papers, {n_lineage} lineage edges (solid) and {n_cites} citation edges (dashed), "
+        f"{ctx.graph.number_of_nodes()} papers, {n_lineage} lineage edges (solid) and {n_cites} citation edges"
+        " (dashed), "
         "coloured by the paper's perspective and sized by their number of links. "
         f"The {n_linked} papers with at least one link are drawn; tick *show papers without links* for the rest. "
         "Click a node to open the paper; scroll to zoom.\n\n"
@@ -42,9 +48,11 @@ def graph_page(ctx: SiteContext) -> str:
         '<div class="kb-graph-tools"><label><input type="checkbox" id="kb-graph-cites" checked> citations</label> '
         '<label><input type="checkbox" id="kb-graph-lineage" checked> lineage</label> '
         '<label><input type="checkbox" id="kb-graph-unlinked"> show papers without links</label></div>\n'
-        '<div id="kb-graph" class="kb-graph" data-src="../assets/kb/graph.json" role="img" aria-label="Graph of papers"></div>\n'
+        '<div id="kb-graph" class="kb-graph" data-src="../assets/kb/graph.json" role="img" aria-label="Graph of'
+        ' papers"></div>\n'
         '<p id="kb-graph-status" class="kb-shown" aria-live="polite"></p>\n'
-        '<script src="../assets/vendor/cytoscape/cytoscape.min.js"></script>\n<script src="../assets/kb-graph.js"></script>\n'
+        '<script src="../assets/vendor/cytoscape/cytoscape.min.js"></script>\n<script'
+        ' src="../assets/kb-graph.js"></script>\n'
     )
 
 
@@ -54,20 +62,31 @@ def statistics_charts(ctx: SiteContext) -> dict[str, str]:
     taxonomy = kb.taxonomy
     years = list(range(min(r.year for r in kb), max(r.year for r in kb) + 1)) if len(kb) else []
     groups: dict[str, tuple[str, list[tuple[str, str, str]], Any]] = {
-        "perspective": ("Papers per year by perspective", [(a, taxonomy.areas[a].name, f"kb-p-{a}") for a in taxonomy.roots()],
-                        lambda r: {taxonomy.perspective(a) for a in r.taxonomy}),
+        "perspective": (
+            "Papers per year by perspective",
+            [(a, taxonomy.areas[a].name, f"kb-p-{a}") for a in taxonomy.roots()],
+            lambda r: {taxonomy.perspective(a) for a in r.taxonomy},
+        ),
     }
     for key in ("granularity", "modality"):
         if key in taxonomy.registry:
             facet = taxonomy.facet(key)
-            groups[key] = (f"Papers per year by {facet.label.lower()}", [(v, facet.name(v), f"kb-c-{i % 8}") for i, v in enumerate(facet.values())],
-                           lambda r, key=key: set(r.values(key)))
+            groups[key] = (
+                f"Papers per year by {facet.label.lower()}",
+                [(v, facet.name(v), f"kb-c-{i % 8}") for i, v in enumerate(facet.values())],
+                lambda r, key=key: set(r.values(key)),
+            )
     out = {}
     for key, (title, terms, terms_of) in groups.items():
         counts: Counter[tuple[int, str]] = Counter((r.year, term) for r in kb for term in terms_of(r))
         series = [charts.Series(name, css, [counts.get((y, term), 0) for y in years]) for term, name, css in terms]
-        out[key] = charts.stacked([str(y) for y in years], [s for s in series if any(s.values)], title=title, x_title="year",
-                                  chart_id=f"kb-chart-{key}")
+        out[key] = charts.stacked(
+            [str(y) for y in years],
+            [s for s in series if any(s.values)],
+            title=title,
+            x_title="year",
+            chart_id=f"kb-chart-{key}",
+        )
     return out
 
 
@@ -81,15 +100,23 @@ def statistics_page(ctx: SiteContext, counts: dict[str, dict[str, int]]) -> str:
     }
     # Beside each chart, the counts it shows (kb.statistics.compute, the same numbers as `kb stats`).
     tables_of = {"perspective": "year", "granularity": "granularity", "modality": "modality"}
-    sections = [f'<div class="kb-stat-row"><div>{figure}</div>{_count_table(tables_of[key], names[tables_of[key]], counts)}</div>'
-                for key, figure in figures.items()]
+    sections = [
+        "<div"
+        f' class="kb-stat-row"><div>{figure}</div>{_count_table(tables_of[key], names[tables_of[key]], counts)}</div>'
+        for key, figure in figures.items()
+    ]
     return (
-        "---\ntitle: Statistics\ndescription: \"Papers of the knowledge base per year, perspective, area, granularity, modality and contribution.\"\n---\n\n# Statistics\n\n"
+        '---\ntitle: Statistics\ndescription: "Papers of the knowledge base per year, perspective, area, granularity,'
+        ' modality and contribution."\n---\n\n# Statistics\n\n'
         f"{counts['papers']['total']} papers in the knowledge base. A paper counts once in every area, granularity and "
         "modality it is labelled with, and in every area above those.\n\n"
         + "\n".join(sections)
-        + "\n\n<h2>Papers per area</h2>" + _count_table("area", names["area"], counts) + "\n\n"
-        + "<h2>Papers per contribution</h2>" + _count_table("contribution", names["contribution"], counts) + "\n"
+        + "\n\n<h2>Papers per area</h2>"
+        + _count_table("area", names["area"], counts)
+        + "\n\n"
+        + "<h2>Papers per contribution</h2>"
+        + _count_table("contribution", names["contribution"], counts)
+        + "\n"
     )
 
 
@@ -100,13 +127,27 @@ def _names(taxonomy: Taxonomy, key: str) -> dict[str, str]:
 
 def _count_table(key: str, label: tuple[str, dict[str, str]], counts: dict[str, dict[str, int]]) -> str:
     heading, names = label
-    rows = "".join(f"<tr><td>{safe.text(names.get(term, term))}</td><td>{n}</td></tr>" for term, n in counts.get(key, {}).items())
-    return f'<table class="kb-counts" data-counts="{safe.attr(key)}"><thead><tr><th>{safe.text(heading)}</th><th>Papers</th></tr></thead><tbody>{rows}</tbody></table>'
+    rows = "".join(
+        f"<tr><td>{safe.text(names.get(term, term))}</td><td>{n}</td></tr>" for term, n in counts.get(key, {}).items()
+    )
+    return (
+        '<table class="kb-counts"'
+        f' data-counts="{safe.attr(key)}"><thead><tr><th>{safe.text(heading)}</th><th>Papers</th></tr></thead><tbody>'
+        f"{rows}</tbody></table>"
+    )
 
 
 def downloads_page(ctx: SiteContext, sizes: dict[str, int]) -> str:
-    labels = {"bibtex": "BibTeX", "csl-json": "CSL-JSON (Zotero, Pandoc, citeproc)", "jsonl": "JSON Lines (one record a line)"}
-    items = "".join(f'<li><a href="../downloads/kb.{ext}" download>{labels[fmt]}</a> — <code>kb.{ext}</code>, {sizes.get(fmt, 0) / 1024:.1f} KiB</li>' for fmt, ext in FORMATS.items())
+    labels = {
+        "bibtex": "BibTeX",
+        "csl-json": "CSL-JSON (Zotero, Pandoc, citeproc)",
+        "jsonl": "JSON Lines (one record a line)",
+    }
+    items = "".join(
+        f'<li><a href="../downloads/kb.{ext}" download>{labels[fmt]}</a> — <code>kb.{ext}</code>,'
+        f" {sizes.get(fmt, 0) / 1024:.1f} KiB</li>"
+        for fmt, ext in FORMATS.items()
+    )
     return (
         "---\ntitle: Downloads\n---\n\n# Downloads\n\n"
         f"The whole knowledge base ({len(ctx.kb)} papers), regenerated on every build:\n\n<ul>{items}</ul>\n\n"
@@ -135,41 +176,78 @@ def methods_table(ctx: SiteContext) -> str:
     rows = []
     for name, method in ctx.methods.items():
         paper = getattr(method, "paper_id", None)
-        paper_cell = f'<a href="{ctx.href(doc, paper_doc(paper))}" data-paper-id="{safe.attr(paper)}">{safe.text(ctx.kb.records[paper].title)}</a>' if paper in ctx.kb.records else safe.text(paper or "")
-        rows.append(f'<tr><td><a href="{ctx.href(doc, method_doc(name))}">{safe.text(getattr(method, "title", name))}</a></td><td>{paper_cell}</td><td>{safe.text(getattr(method, "summary", ""))}</td></tr>')
+        paper_cell = (
+            f'<a href="{ctx.href(doc, paper_doc(paper))}"'
+            f' data-paper-id="{safe.attr(paper)}">{safe.text(ctx.kb.records[paper].title)}</a>'
+            if paper in ctx.kb.records
+            else safe.text(paper or "")
+        )
+        rows.append(
+            "<tr><td><a"
+            f' href="{ctx.href(doc, method_doc(name))}">{safe.text(getattr(method, "title", name))}</a></td><td>'
+            f"{paper_cell}</td><td>{safe.text(getattr(method, 'summary', ''))}</td></tr>"
+        )
     if not rows:
         return ""
-    return f"\n\n## Reference implementations\n\n<table><thead><tr><th>Method</th><th>Paper</th><th>What it does</th></tr></thead><tbody>{''.join(rows)}</tbody></table>\n"
+    return (
+        "\n\n## Reference implementations\n\n<table><thead><tr><th>Method</th><th>Paper</th><th>What it"
+        f" does</th></tr></thead><tbody>{''.join(rows)}</tbody></table>\n"
+    )
 
 
 def method_page(ctx: SiteContext, name: str, has_figure: bool) -> str:
     method = ctx.methods[name]
     doc = f"methods/{name}.md"
-    parts = [f"<h1>{safe.text(getattr(method, 'title', name))}</h1>", f"<p>{safe.text(getattr(method, 'summary', ''))}</p>"]
+    parts = [
+        f"<h1>{safe.text(getattr(method, 'title', name))}</h1>",
+        f"<p>{safe.text(getattr(method, 'summary', ''))}</p>",
+    ]
     paper = getattr(method, "paper_id", None)
     if paper in ctx.kb.records:
-        parts.append(f'<p>Paper: <a href="{ctx.href(doc, paper_doc(paper))}" data-paper-id="{safe.attr(paper)}">{safe.text(ctx.kb.records[paper].title)}</a></p>')
+        parts.append(
+            f'<p>Paper: <a href="{ctx.href(doc, paper_doc(paper))}"'
+            f' data-paper-id="{safe.attr(paper)}">{safe.text(ctx.kb.records[paper].title)}</a></p>'
+        )
     elif isinstance(paper, str) and is_arxiv(paper):  # a method whose paper has no record (yet)
-        parts.append(f"<p>Paper: {safe.link(f'https://arxiv.org/abs/{paper}', f'arXiv:{paper}')} (not in the knowledge base)</p>")
+        parts.append(
+            f"<p>Paper: {safe.link(f'https://arxiv.org/abs/{paper}', f'arXiv:{paper}')} (not in the knowledge base)</p>"
+        )
     implementation = getattr(method, "implementation", None)
     if implementation:
         parts.append(f"<p>Implementation: <code>{safe.text(implementation)}</code></p>")
     if has_figure:
-        parts.append(f'<figure><img src="../../assets/xai/{safe.attr(name)}.png" alt="{safe.attr(getattr(method, "title", name))} on the benchmark model" loading="lazy"></figure>')
+        parts.append(
+            f'<figure><img src="../../assets/xai/{safe.attr(name)}.png"'
+            f' alt="{safe.attr(getattr(method, "title", name))} on the benchmark model" loading="lazy"></figure>'
+        )
     differences = getattr(method, "differences", "")
     if differences:
         parts.append(f"<h2>Where it departs from the paper</h2><p>{safe.text(differences)}</p>")
     rows = _bench_rows(ctx.bench, name)
     if rows:
-        cells = "".join(f"<tr><td>{safe.text(label)}</td><td>{safe.text(model)}</td><td>{safe.text(value)}</td><td>{safe.text(seeds)}</td></tr>" for label, model, value, seeds in rows)
-        parts.append("<h2>Benchmark</h2><p>Toy models with known evidence; pooled mean over three model seeds with its 95% bootstrap interval, then each seed's mean.</p>"
-                     f"<table><thead><tr><th>Metric</th><th>Toy model</th><th>Mean [95% interval]</th><th>Per seed</th></tr></thead><tbody>{cells}</tbody></table>")
+        cells = "".join(
+            f"<tr><td>{safe.text(label)}</td><td>{safe.text(model)}</td><td>{safe.text(value)}</td><td>{safe.text(seeds)}</td></tr>"
+            for label, model, value, seeds in rows
+        )
+        parts.append(
+            "<h2>Benchmark</h2><p>Toy models with known evidence; pooled mean over three model seeds with its 95%"
+            " bootstrap interval, then each seed's mean.</p><table><thead><tr><th>Metric</th><th>Toy"
+            f" model</th><th>Mean [95% interval]</th><th>Per seed</th></tr></thead><tbody>{cells}</tbody></table>"
+        )
     related = [p for p in getattr(method, "related", ()) if p in ctx.kb.records]
     if related:
-        items = "".join(f'<li><a href="{ctx.href(doc, paper_doc(p))}" data-paper-id="{safe.attr(p)}">{safe.text(ctx.kb.records[p].title)}</a></li>' for p in related)
+        items = "".join(
+            f'<li><a href="{ctx.href(doc, paper_doc(p))}"'
+            f' data-paper-id="{safe.attr(p)}">{safe.text(ctx.kb.records[p].title)}</a></li>'
+            for p in related
+        )
         parts.append(f"<p>Also carries the idea of:</p><ul>{items}</ul>")
     parts.append(f'<p><a href="{ctx.href(doc, "methods.md")}">All methods and the benchmark</a></p>')
-    return f"---\ntitle: {safe.front_matter_title(getattr(method, 'title', name))}\n---\n\n<div class=\"kb-method\">" + "\n".join(parts) + "</div>\n"
+    return (
+        f'---\ntitle: {safe.front_matter_title(getattr(method, "title", name))}\n---\n\n<div class="kb-method">'
+        + "\n".join(parts)
+        + "</div>\n"
+    )
 
 
 def _bench_rows(bench: dict[str, object], name: str) -> list[tuple[str, str, str, str]]:
@@ -179,4 +257,3 @@ def _bench_rows(bench: dict[str, object], name: str) -> list[tuple[str, str, str
     except ImportError:
         return []
     return method_rows(bench, name) if bench else []
-

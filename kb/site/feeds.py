@@ -116,14 +116,17 @@ def whats_new(
     doc = WHATS_NEW
     up = "../" * doc_url(doc).count("/")
     feeds = " · ".join(
-        f'<a href="{up}{safe.attr(link["href"])}" type="application/atom+xml">{safe.text(link["title"].split(": ", 1)[1])}</a>'
+        f'<a href="{up}{safe.attr(link["href"])}"'
+        f' type="application/atom+xml">{safe.text(link["title"].split(": ", 1)[1])}</a>'
         for link in links
     )
     parts = [
         "<h1>What's new</h1>",
         f'<p class="kb-feeds">Atom feeds: {feeds}.</p>',
-        f"<p>The {len(records)} papers that entered the knowledge base most recently, newest first, by the date "
-        "they entered (the record's <code>added</code> date, or the day its file was committed).</p>",
+        (
+            f"<p>The {len(records)} papers that entered the knowledge base most recently, newest first, by the date "
+            "they entered (the record's <code>added</code> date, or the day its file was committed).</p>"
+        ),
     ]
     month = None
     for record in records:
@@ -135,9 +138,10 @@ def whats_new(
             parts.append(f'<h2>{day:%B %Y}</h2><ul class="kb-whats-new">')
         areas = ", ".join(kb.taxonomy.path_name(a) for a in record.taxonomy)
         parts.append(
-            f'<li><time datetime="{day.isoformat()}">{day.isoformat()}</time> '
-            f'<a href="{up}{doc_url(paper_doc(record.id))}" data-paper-id="{safe.attr(record.id)}">{safe.text(record.title)}</a> '
-            f'<span class="kb-year">({record.year})</span> <span class="kb-areas">{safe.text(areas)}</span></li>'
+            f'<li><time datetime="{day.isoformat()}">{day.isoformat()}</time> <a'
+            f' href="{up}{doc_url(paper_doc(record.id))}"'
+            f' data-paper-id="{safe.attr(record.id)}">{safe.text(record.title)}</a> <span'
+            f' class="kb-year">({record.year})</span> <span class="kb-areas">{safe.text(areas)}</span></li>'
         )
     if month is not None:
         parts.append("</ul>")
@@ -166,7 +170,8 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
         return output
     up = "../" * (page.url or "").count("/")
     tags = "".join(
-        f'<link rel="alternate" type="application/atom+xml" title="{safe.attr(f["title"])}" href="{up}{safe.attr(f["href"])}">'
+        f'<link rel="alternate" type="application/atom+xml" title="{safe.attr(f["title"])}"'
+        f' href="{up}{safe.attr(f["href"])}">'
         for f in feeds
     )
     return output[:at] + tags + output[at:]

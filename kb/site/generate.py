@@ -140,7 +140,9 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
         files[shell.shell_doc(levels)] = shell.shell_markdown().encode()
 
     elements = kb_graph.cytoscape_elements(graph, url_of)
-    files["assets/kb/graph.json"] = json.dumps({"elements": elements, "perspectives": kb.taxonomy.roots()}, ensure_ascii=False, separators=(",", ":")).encode()
+    files["assets/kb/graph.json"] = json.dumps(
+        {"elements": elements, "perspectives": kb.taxonomy.roots()}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
     files["graph.md"] = feature_pages.graph_page(ctx).encode()
     files["statistics.md"] = feature_pages.statistics_page(ctx, statistics.compute(kb)).encode()
     files[map_page.DOC] = map_page.page(ctx).encode()
@@ -222,7 +224,9 @@ def _xai(project: Project, ctx: SiteContext, files: dict[str, bytes], out: Gener
         if figure.is_file():
             files[f"assets/xai/{name}.png"] = figure.read_bytes()
         files[method_doc(name)] = feature_pages.method_page(ctx, name, figure.is_file()).encode()
-    files["methods.md"] = files.get("methods.md", b"# Explainability methods\n").rstrip() + feature_pages.methods_table(ctx).encode()
+    files["methods.md"] = (
+        files.get("methods.md", b"# Explainability methods\n").rstrip() + feature_pages.methods_table(ctx).encode()
+    )
 
 
 def _sync(folder: Path, files: dict[str, bytes], keep: set[Path] = frozenset()) -> int:  # type: ignore[assignment]

@@ -18,10 +18,27 @@ _HTTP = re.compile(r"^https?://[^\s<>\"'`]+$", re.IGNORECASE)
 # abbreviations, attr lists) could read as syntax if a string ever landed outside a raw HTML block.
 # One pass over the text: escaping in two passes would re-escape the '#' and '&' of earlier entities.
 _ENTITIES = {
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
-    "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#93;", "{": "&#123;", "}": "&#125;",
-    ":": "&#58;", "|": "&#124;", "\\": "&#92;", "~": "&#126;", "^": "&#94;", "=": "&#61;", "+": "&#43;",
-    "!": "&#33;", "#": "&#35;",
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+    "*": "&#42;",
+    "_": "&#95;",
+    "`": "&#96;",
+    "[": "&#91;",
+    "]": "&#93;",
+    "{": "&#123;",
+    "}": "&#125;",
+    ":": "&#58;",
+    "|": "&#124;",
+    "\\": "&#92;",
+    "~": "&#126;",
+    "^": "&#94;",
+    "=": "&#61;",
+    "+": "&#43;",
+    "!": "&#33;",
+    "#": "&#35;",
 }
 _TABLE = str.maketrans(_ENTITIES)
 
@@ -71,4 +88,9 @@ def front_matter_title(value: str) -> str:
 
 def script_json(data: object) -> str:
     """JSON that is safe inside a <script type="application/json"> element."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (
+        json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )

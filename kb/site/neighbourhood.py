@@ -21,7 +21,13 @@ RX, RY = 175, 165
 MAX_NODES = 16
 LABEL_CHARS = 34
 # Edge kinds in drawing priority; a pair joined in several ways is drawn as the first.
-KINDS = {"builds-on": "builds on", "built-on-by": "built on by", "cites": "cites", "cited-by": "cited by", "nearest": "nearest in meaning"}
+KINDS = {
+    "builds-on": "builds on",
+    "built-on-by": "built on by",
+    "cites": "cites",
+    "cited-by": "cited by",
+    "nearest": "nearest in meaning",
+}
 
 
 @dataclass
@@ -69,10 +75,12 @@ def neighbours(ctx: SiteContext, record: Record) -> list[_Node]:
 def diagram(ctx: SiteContext, doc: str, record: Record, nodes: list[_Node]) -> str:
     cx, cy = WIDTH / 2, HEIGHT / 2
     taxonomy = ctx.kb.taxonomy
-    parts = [(f'<svg class="kb-neighbourhood" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="kb-nb-title">'
-              f'<title id="kb-nb-title">Neighbourhood of {safe.text(record.title)}</title>'
-              '<defs><marker id="kb-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-              '<path d="M0,0 L10,5 L0,10 z" class="kb-arrow"/></marker></defs>')]
+    parts = [
+        f'<svg class="kb-neighbourhood" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="kb-nb-title"><title'
+        f' id="kb-nb-title">Neighbourhood of {safe.text(record.title)}</title><defs><marker id="kb-arrow" viewBox="0 0'
+        ' 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5'
+        ' L0,10 z" class="kb-arrow"/></marker></defs>'
+    ]
     placed = []
     for i, node in enumerate(nodes):
         angle = -math.pi / 2 + 2 * math.pi * i / max(1, len(nodes))
@@ -87,7 +95,9 @@ def diagram(ctx: SiteContext, doc: str, record: Record, nodes: list[_Node]) -> s
         x2 -= (x2 - x1) / length * shorten
         y2 -= (y2 - y1) / length * shorten
         marker = ' marker-end="url(#kb-arrow)"' if kind != "nearest" else ""
-        parts.append(f'<line class="kb-edge kb-edge-{kind}" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"{marker}/>')
+        parts.append(
+            f'<line class="kb-edge kb-edge-{kind}" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"{marker}/>'
+        )
     for node, x, y, cos in placed:
         other = ctx.kb.records[node.paper_id]
         perspective = taxonomy.perspective(other.taxonomy[0])
@@ -95,17 +105,29 @@ def diagram(ctx: SiteContext, doc: str, record: Record, nodes: list[_Node]) -> s
         anchor = "start" if cos > 0.15 else "end" if cos < -0.15 else "middle"
         dx = 12 if anchor == "start" else -12 if anchor == "end" else 0
         dy = 4 if anchor != "middle" else (-12 if y < cy else 20)
-        parts.append(f'<a href="{ctx.href(doc, paper_doc(other.id))}" data-paper-id="{safe.attr(other.id)}" class="kb-nb-node">'
-                     f'<title>{safe.text(other.title)} ({other.year}): {safe.text(relation)}</title>'
-                     f'<circle class="kb-p-{safe.attr(perspective)}" cx="{x:.1f}" cy="{y:.1f}" r="7"/>'
-                     f'<text x="{x + dx:.1f}" y="{y + dy:.1f}" text-anchor="{anchor}">{safe.text(_short(other.title))} ({other.year})</text></a>')
-    parts.append(f'<circle class="kb-nb-centre kb-p-{safe.attr(taxonomy.perspective(record.taxonomy[0]))}" cx="{cx}" cy="{cy}" r="11"/>'
-                 f'<text class="kb-nb-centre-label" x="{cx}" y="{cy + 28}" text-anchor="middle">{safe.text(_short(record.title, 40))}</text>')
+        parts.append(
+            f'<a href="{ctx.href(doc, paper_doc(other.id))}" data-paper-id="{safe.attr(other.id)}"'
+            f' class="kb-nb-node"><title>{safe.text(other.title)} ({other.year}): {safe.text(relation)}</title><circle'
+            f' class="kb-p-{safe.attr(perspective)}" cx="{x:.1f}" cy="{y:.1f}" r="7"/><text x="{x + dx:.1f}"'
+            f' y="{y + dy:.1f}" text-anchor="{anchor}">{safe.text(_short(other.title))} ({other.year})</text></a>'
+        )
+    parts.append(
+        f'<circle class="kb-nb-centre kb-p-{safe.attr(taxonomy.perspective(record.taxonomy[0]))}" cx="{cx}" cy="{cy}"'
+        f' r="11"/><text class="kb-nb-centre-label" x="{cx}" y="{cy + 28}"'
+        f' text-anchor="middle">{safe.text(_short(record.title, 40))}</text>'
+    )
     parts.append("</svg>")
     used = {node.kinds[0] for node in nodes}
-    legend = "".join(f'<span class="kb-legend-item"><svg width="28" height="10" aria-hidden="true"><line class="kb-edge kb-edge-{k}" x1="0" y1="5" x2="28" y2="5"/></svg>{safe.text(label)}</span>'
-                     for k, label in KINDS.items() if k in used)
-    return f'<figure class="kb-figure kb-nb-figure">{"".join(parts)}<figcaption class="kb-legend">{legend}</figcaption></figure>'
+    legend = "".join(
+        f'<span class="kb-legend-item"><svg width="28" height="10" aria-hidden="true"><line class="kb-edge kb-edge-{k}"'
+        f' x1="0" y1="5" x2="28" y2="5"/></svg>{safe.text(label)}</span>'
+        for k, label in KINDS.items()
+        if k in used
+    )
+    return (
+        f'<figure class="kb-figure kb-nb-figure">{"".join(parts)}<figcaption'
+        f' class="kb-legend">{legend}</figcaption></figure>'
+    )
 
 
 def section(ctx: SiteContext, doc: str, record: Record) -> str:
@@ -125,8 +147,11 @@ def _link(ctx: SiteContext, doc: str, paper_id: str) -> str:
     cached = ctx.rows.get(key)
     if cached is None:
         other = ctx.kb.records[paper_id]
-        cached = (f'<a href="{ctx.href(doc, paper_doc(paper_id))}" data-paper-id="{safe.attr(paper_id)}">{safe.text(other.title)}</a>'
-                  f' <span class="kb-year">({other.year})</span>')
+        cached = (
+            f'<a href="{ctx.href(doc, paper_doc(paper_id))}"'
+            f' data-paper-id="{safe.attr(paper_id)}">{safe.text(other.title)}</a> <span'
+            f' class="kb-year">({other.year})</span>'
+        )
         ctx.rows[key] = cached
     return cached
 
@@ -139,12 +164,26 @@ def _lineage(ctx: SiteContext, doc: str, record: Record) -> str:
         if edge.id not in kb.records:
             continue
         note = f' <span class="kb-note">— {safe.text(edge.note)}</span>' if edge.note else ""
-        on.append(f'<li><span class="kb-relation">{safe.text(relation_name.get(edge.relation, edge.relation))}</span> {_link(ctx, doc, edge.id)}{note}</li>')
-    by = [f'<li>{_link(ctx, doc, other.id)} <span class="kb-relation">{safe.text(relation_name.get(edge.relation, edge.relation).lower())} this</span></li>'
-          for other, edge in sorted(ctx.built_on_by.get(record.id, []), key=lambda pair: (-pair[0].year, pair[0].id))]
+        on.append(
+            f'<li><span class="kb-relation">{safe.text(relation_name.get(edge.relation, edge.relation))}</span>'
+            f" {_link(ctx, doc, edge.id)}{note}</li>"
+        )
+    by = [
+        f"<li>{_link(ctx, doc, other.id)} <span"
+        f' class="kb-relation">{safe.text(relation_name.get(edge.relation, edge.relation).lower())} this</span></li>'
+        for other, edge in sorted(ctx.built_on_by.get(record.id, []), key=lambda pair: (-pair[0].year, pair[0].id))
+    ]
     out = ['<h3>Lineage</h3><div class="grid cards kb-lineage">']
-    out.append("<div><h4>Builds on</h4>" + (f"<ul>{''.join(on)}</ul>" if on else "<p><em>Nothing in the knowledge base.</em></p>") + "</div>")
-    out.append("<div><h4>Built on by</h4>" + (f"<ul>{''.join(by)}</ul>" if by else "<p><em>Nothing in the knowledge base yet.</em></p>") + "</div>")
+    out.append(
+        "<div><h4>Builds on</h4>"
+        + (f"<ul>{''.join(on)}</ul>" if on else "<p><em>Nothing in the knowledge base.</em></p>")
+        + "</div>"
+    )
+    out.append(
+        "<div><h4>Built on by</h4>"
+        + (f"<ul>{''.join(by)}</ul>" if by else "<p><em>Nothing in the knowledge base yet.</em></p>")
+        + "</div>"
+    )
     return "".join(out) + "</div>"
 
 
@@ -157,13 +196,33 @@ def _citations(ctx: SiteContext, doc: str, record: Record) -> str:
         return ""  # its references were never read: claiming "Cites (0)" would be wrong
     out = ['<h3>Citations</h3><div class="grid cards kb-citations">']
     if fetched:
-        out.append(f"<div><h4>Cites ({len(cites)})</h4>" + (f"<ul>{''.join(f'<li>{c}</li>' for c in cites)}</ul>" if cites else "<p><em>No verified citations inside the knowledge base.</em></p>") + "</div>")
-    out.append(f"<div><h4>Cited by ({len(cited_by)})</h4>" + (f"<ul>{''.join(f'<li>{c}</li>' for c in cited_by)}</ul>" if cited_by else "<p><em>Not cited inside the knowledge base yet.</em></p>") + "</div>")
+        out.append(
+            f"<div><h4>Cites ({len(cites)})</h4>"
+            + (
+                f"<ul>{''.join(f'<li>{c}</li>' for c in cites)}</ul>"
+                if cites
+                else "<p><em>No verified citations inside the knowledge base.</em></p>"
+            )
+            + "</div>"
+        )
+    out.append(
+        f"<div><h4>Cited by ({len(cited_by)})</h4>"
+        + (
+            f"<ul>{''.join(f'<li>{c}</li>' for c in cited_by)}</ul>"
+            if cited_by
+            else "<p><em>Not cited inside the knowledge base yet.</em></p>"
+        )
+        + "</div>"
+    )
     return "".join(out) + "</div>"
 
 
 def _related(ctx: SiteContext, doc: str, record: Record) -> str:
-    items = [f"<li>{_link(ctx, doc, pid)}</li>" for pid, _ in ctx.related.get(record.id, []) if pid in ctx.kb.records and pid != record.id]
+    items = [
+        f"<li>{_link(ctx, doc, pid)}</li>"
+        for pid, _ in ctx.related.get(record.id, [])
+        if pid in ctx.kb.records and pid != record.id
+    ]
     if not items:
         return ""
     return '<h3>Nearest in meaning</h3><ul class="kb-related">' + "".join(items) + "</ul>"

@@ -27,8 +27,16 @@ def render(ctx: SiteContext, record: Record) -> Page:
     parts: list[str] = [f'<div class="kb-paper" data-paper-id="{safe.attr(record.id)}">']
     parts.append(f'<h1 class="kb-paper-title">{safe.text(record.title)}</h1>')
     if record.aliases:
-        parts.append('<p class="kb-aliases">Also titled: ' + "; ".join(f"<em>{safe.text(a)}</em>" for a in record.aliases) + "</p>")
-    facts = [f"<dt>Authors</dt><dd class=\"kb-authors\">{tables.authors_html(ctx, doc, record, limit=None) if record.authors else '<em>unknown</em>'}</dd>"]
+        parts.append(
+            '<p class="kb-aliases">Also titled: '
+            + "; ".join(f"<em>{safe.text(a)}</em>" for a in record.aliases)
+            + "</p>"
+        )
+    facts = [
+        "<dt>Authors</dt><dd"
+        ' class="kb-authors">'
+        f"{tables.authors_html(ctx, doc, record, limit=None) if record.authors else '<em>unknown</em>'}</dd>"
+    ]
     when = record.published.isoformat() if record.published else str(record.year)
     facts.append(f"<dt>Posted</dt><dd>{safe.text(when)}</dd>")
     if record.venue:
@@ -44,14 +52,20 @@ def render(ctx: SiteContext, record: Record) -> Page:
     if record.links.project:
         links.append(safe.link(record.links.project, "Project page"))
     if links:
-        facts.append("<dt>Links</dt><dd class=\"kb-links\">" + " · ".join(links) + "</dd>")
+        facts.append('<dt>Links</dt><dd class="kb-links">' + " · ".join(links) + "</dd>")
     for facet in taxonomy.registry:
         values = record.values(facet.key)
         if values:
-            facts.append(f"<dt>{safe.text(facet.label)}</dt><dd>{''.join(tables.chip(ctx, doc, facet.key, v) for v in values)}</dd>")
+            facts.append(
+                f"<dt>{safe.text(facet.label)}</dt><dd>"
+                f"{''.join(tables.chip(ctx, doc, facet.key, v) for v in values)}</dd>"
+            )
     parts.append('<dl class="kb-facts">' + "".join(facts) + "</dl>")
-    chips = [f'<a class="kb-chip kb-chip-area kb-p-{safe.attr(taxonomy.perspective(a))}" href="{ctx.href(doc, area_doc(a))}" '
-             f'data-area="{safe.attr(a)}">{safe.text(taxonomy.path_name(a))}</a>' for a in record.taxonomy]
+    chips = [
+        f'<a class="kb-chip kb-chip-area kb-p-{safe.attr(taxonomy.perspective(a))}" href="{ctx.href(doc, area_doc(a))}"'
+        f' data-area="{safe.attr(a)}">{safe.text(taxonomy.path_name(a))}</a>'
+        for a in record.taxonomy
+    ]
     parts.append('<div class="kb-chips" aria-label="Areas">' + "".join(chips) + "</div>")
 
     parts.append("<h2>Summary</h2>")
@@ -59,15 +73,21 @@ def render(ctx: SiteContext, record: Record) -> Page:
     parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{safe.text(f)}</li>" for f in record.findings) + "</ul>")
     if record.curators_note:
         # Our view is kept apart from what the paper says, and labelled as ours.
-        parts.append('<aside class="kb-curators-note" aria-label="Curators\' note"><h2>Curators\' note</h2>'
-                     f"<p>{safe.text(record.curators_note)}</p>"
-                     '<p class="kb-note-label">Our reading of why this paper matters, not a claim of the paper.</p></aside>')
+        parts.append(
+            '<aside class="kb-curators-note" aria-label="Curators\' note"><h2>Curators\' note</h2>'
+            f"<p>{safe.text(record.curators_note)}</p>"
+            '<p class="kb-note-label">Our reading of why this paper matters, not a claim of the paper.</p></aside>'
+        )
     parts.append(_implementation(ctx, doc, record))
     parts.append(neighbourhood.section(ctx, doc, record))
     parts.append(_cite(record))
     parts.append(_actions(ctx, record))
     if record.sources:
-        parts.append('<h2>Sources</h2><ul class="kb-sources">' + "".join(f"<li>{safe.link(s, s)}</li>" for s in record.sources) + "</ul>")
+        parts.append(
+            '<h2>Sources</h2><ul class="kb-sources">'
+            + "".join(f"<li>{safe.link(s, s)}</li>" for s in record.sources)
+            + "</ul>"
+        )
     parts.append("</div>")
     description = summary(record.summary)
     return Page(doc, record.title, description, "\n".join(p for p in parts if p), _head(ctx, record, description))
@@ -79,22 +99,34 @@ def _implementation(ctx: SiteContext, doc: str, record: Record) -> str:
         return ""
     out = ["<h2>Reference implementation</h2>"]
     if methods:
-        items = [f'<li><a href="{ctx.href(doc, method_doc(name))}">{safe.text(getattr(ctx.methods[name], "title", name))}</a></li>' for name in methods]
+        items = [
+            "<li><a"
+            f' href="{ctx.href(doc, method_doc(name))}">{safe.text(getattr(ctx.methods[name], "title", name))}</a></li>'
+            for name in methods
+        ]
         out.append('<ul class="kb-methods">' + "".join(items) + "</ul>")
     if record.implementation:
         module, _, attribute = record.implementation.partition(":")
         source = ctx.settings.source(module.replace(".", "/") + ".py")
         code = f"<code>{safe.text(record.implementation)}</code>"
-        shown = f'<a class="kb-source-link" href="{html.escape(source, quote=True)}" rel="noopener">{code}</a>' if source else code
-        out.append(f"<p>Runnable in this project as {shown} (the class <code>{safe.text(attribute)}</code> in our source).</p>")
+        shown = (
+            f'<a class="kb-source-link" href="{html.escape(source, quote=True)}" rel="noopener">{code}</a>'
+            if source
+            else code
+        )
+        out.append(
+            f"<p>Runnable in this project as {shown} (the class <code>{safe.text(attribute)}</code> in our source).</p>"
+        )
     return "".join(out)
 
 
 def _cite(record: Record) -> str:
-    return ('<h2>Cite</h2><div class="kb-bibtex"><div class="kb-cite-tools">'
-            '<button type="button" class="md-button kb-copy" data-copy="kb-bibtex-text">Copy BibTeX</button>'
-            f'<span class="kb-cite-kind">@{export.bibtex_type(record)}</span></div>'
-            f'<pre id="kb-bibtex-text" class="kb-bibtex-text">{safe.text(export.bibtex_entry(record))}</pre></div>')
+    return (
+        '<h2>Cite</h2><div class="kb-bibtex"><div class="kb-cite-tools">'
+        '<button type="button" class="md-button kb-copy" data-copy="kb-bibtex-text">Copy BibTeX</button>'
+        f'<span class="kb-cite-kind">@{export.bibtex_type(record)}</span></div>'
+        f'<pre id="kb-bibtex-text" class="kb-bibtex-text">{safe.text(export.bibtex_entry(record))}</pre></div>'
+    )
 
 
 def _actions(ctx: SiteContext, record: Record) -> str:
@@ -105,9 +137,11 @@ def _actions(ctx: SiteContext, record: Record) -> str:
     body = f"Paper: {record.title} ({record.id})\nRecord: {file}\n\nWhat is wrong or missing:\n"
     edit = settings.edit(file)
     report = settings.new_issue(title=f"Record {record.id}: ", body=body)
-    return ('<p class="kb-actions">'
-            f'<a class="md-button" href="{html.escape(edit, quote=True)}" rel="noopener">Edit this record</a> '
-            f'<a class="md-button" href="{html.escape(report, quote=True)}" rel="noopener">Report a problem</a></p>')
+    return (
+        '<p class="kb-actions">'
+        f'<a class="md-button" href="{html.escape(edit, quote=True)}" rel="noopener">Edit this record</a> '
+        f'<a class="md-button" href="{html.escape(report, quote=True)}" rel="noopener">Report a problem</a></p>'
+    )
 
 
 def _meta(name: str, content: str) -> str:
@@ -119,7 +153,12 @@ def _head(ctx: SiteContext, record: Record, description: str) -> str:
     tags = [_meta("citation_title", record.title)]
     tags += [_meta("citation_author", a) for a in record.authors]
     date = record.published.strftime("%Y/%m/%d") if record.published else str(record.year)
-    tags.append(_meta("citation_publication_date", date if export.bibtex_type(record) == "misc" else str(export.citation_year(record))))
+    tags.append(
+        _meta(
+            "citation_publication_date",
+            date if export.bibtex_type(record) == "misc" else str(export.citation_year(record)),
+        )
+    )
     tags.append(_meta("citation_online_date", date))
     kind = export.bibtex_type(record)
     if kind == "inproceedings":
@@ -135,9 +174,11 @@ def _head(ctx: SiteContext, record: Record, description: str) -> str:
     if record.links.doi:
         tags.append(_meta("citation_doi", record.links.doi))
     address = ctx.settings.absolute(doc_url(paper_doc(record.id)))
-    tags += ['<meta property="og:type" content="article">',
-             f'<meta property="og:title" content="{html.escape(record.title, quote=True)}">',
-             f'<meta property="og:description" content="{html.escape(description, quote=True)}">']
+    tags += [
+        '<meta property="og:type" content="article">',
+        f'<meta property="og:title" content="{html.escape(record.title, quote=True)}">',
+        f'<meta property="og:description" content="{html.escape(description, quote=True)}">',
+    ]
     if ctx.settings.site_url:
         tags.append(f'<meta property="og:url" content="{html.escape(address, quote=True)}">')
     return "\n".join(tags)

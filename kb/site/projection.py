@@ -42,7 +42,10 @@ def positions(inputs: Inputs, index: SearchIndex) -> dict[str, tuple[float, floa
         return {}
     vectors = index.dense.vectors()
     hashes = [_hash(v) for v in vectors]
-    key = f"{FORMAT}:" + hashlib.sha256("".join(f"{i}={h};" for i, h in zip(ids, hashes, strict=True)).encode()).hexdigest()
+    key = (
+        f"{FORMAT}:"
+        + hashlib.sha256("".join(f"{i}={h};" for i, h in zip(ids, hashes, strict=True)).encode()).hexdigest()
+    )
     folder = inputs.artefacts.map
     manifest = artefacts.open_artefact(folder, KIND)
     old: dict[str, tuple[str, tuple[float, float]]] = {}
@@ -102,7 +105,12 @@ def project(vectors: np.ndarray) -> np.ndarray:
         points[rest] += np.random.default_rng(0).normal(scale=0.004, size=(len(rest), 2))
         return np.clip(points, 0.0, 1.0)
     if n < 4:
-        return np.array([[0.5 + 0.3 * np.cos(2 * np.pi * i / max(n, 1)), 0.5 + 0.3 * np.sin(2 * np.pi * i / max(n, 1))] for i in range(n)])
+        return np.array(
+            [
+                [0.5 + 0.3 * np.cos(2 * np.pi * i / max(n, 1)), 0.5 + 0.3 * np.sin(2 * np.pi * i / max(n, 1))]
+                for i in range(n)
+            ]
+        )
     from sklearn.decomposition import PCA  # type: ignore[import-untyped]
     from sklearn.manifold import TSNE  # type: ignore[import-untyped]
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
@@ -110,8 +118,15 @@ def project(vectors: np.ndarray) -> np.ndarray:
     threadpool_limits(1)  # in the child process: with two cores shared, more threads made t-SNE several times slower
     reduced = PCA(min(30, n - 1, vectors.shape[1]), random_state=0).fit_transform(vectors)
     perplexity = min(PERPLEXITY, (n - 1) / 3)
-    points = TSNE(2, perplexity=perplexity, init="pca", learning_rate="auto", max_iter=500 if n <= 2000 else 300,
-                  random_state=0, n_jobs=1).fit_transform(reduced)
+    points = TSNE(
+        2,
+        perplexity=perplexity,
+        init="pca",
+        learning_rate="auto",
+        max_iter=500 if n <= 2000 else 300,
+        random_state=0,
+        n_jobs=1,
+    ).fit_transform(reduced)
     low, high = points.min(axis=0), points.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     return (points - low) / span

@@ -83,11 +83,12 @@ def pack_nibbles(values: np.ndarray) -> bytes:
 def varints(values: list[int]) -> bytes:
     """Unsigned LEB128: seven bits a byte, low bits first, the high bit set on every byte but the last."""
     out = bytearray()
-    for value in values:
-        while value >= 0x80:
-            out.append((value & 0x7F) | 0x80)
-            value >>= 7
-        out.append(value)
+    for number in values:
+        rest = number
+        while rest >= 0x80:
+            out.append((rest & 0x7F) | 0x80)
+            rest >>= 7
+        out.append(rest)
     return bytes(out)
 
 
@@ -154,9 +155,14 @@ def build(index: SearchIndex, kb: KnowledgeBase, url_of: dict[str, str]) -> Sear
     for d in documents:
         r = records[d.id]
         entry: list[object] = [
-            r.id, r.title, r.year, [authors.setdefault(a, len(authors)) for a in r.authors],
-            [area_at[a] for a in r.taxonomy], [[value_at[f.key][v] for v in r.values(f.key)] for f in facets],
-            list(r.aliases), search.defined_acronyms(d.text),
+            r.id,
+            r.title,
+            r.year,
+            [authors.setdefault(a, len(authors)) for a in r.authors],
+            [area_at[a] for a in r.taxonomy],
+            [[value_at[f.key][v] for v in r.values(f.key)] for f in facets],
+            list(r.aliases),
+            search.defined_acronyms(d.text),
         ]
         if url_of[r.id] != f"papers/{file_stem(r.id)}/":
             entry.append(url_of[r.id])
@@ -176,8 +182,12 @@ def build(index: SearchIndex, kb: KnowledgeBase, url_of: dict[str, str]) -> Sear
         "expansion": {"z": search.EXPANSION_Z, "terms": search.EXPANSION_TERMS, "names": names},
         "exact": {"kinds": search.EXACT, "at_most": search.EXACT_AT_MOST, "acronym_min": search.ACRONYM_MIN},
         "floor": {"coverage": search.COVERAGE_FLOOR, "paper": search.PAPER_FLOOR},
-        "bm25": {"k1": lexical.K1, "b": lexical.B, "stemmed": lexical.tokenize("running") == ["run"],
-                 "stop_words": sorted(lexical.STOP_WORDS)},
+        "bm25": {
+            "k1": lexical.K1,
+            "b": lexical.B,
+            "stemmed": lexical.tokenize("running") == ["run"],
+            "stop_words": sorted(lexical.STOP_WORDS),
+        },
         "perspectives": {a: taxonomy.areas[a].name for a in taxonomy.roots()},
         "areas": [[a, taxonomy.path_name(a), [area_at[p] for p in taxonomy.ancestors(a)]] for a in areas],
         "facets": [{"key": f.key, "label": f.label, "values": {v: f.name(v) for v in f.values()}} for f in facets],

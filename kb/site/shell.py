@@ -8,12 +8,14 @@ raw HTML already (`markdown_safety`), so nothing is lost by skipping Markdown; t
 header, search box, footer, palette and scripts byte for byte, and relative links work because a page and its
 shell sit at the same depth.
 
-How: `generate` writes each page (a line of JSON, then its body) under `.site-src/.pages/` (mkdocs ignores dot folders) and the
+How: `generate` writes each page (a line of JSON, then its body) under `.site-src/.pages/` (mkdocs ignores dot folders)
+and the
 shells as ordinary Markdown pages under `_shell/`; the mkdocs hook in site/theme/hooks.py calls
 `on_post_build`, which fills the shells into the built site, removes them, and writes the sitemap of every
 page. Generated pages that mkdocs does render (areas, indexes, the map: they are in the nav) keep their heavy
 HTML out of Markdown the same way: a placeholder in the page, the HTML under `.site-src/.inserts/`, put in by
-the same hook (mkdocs' HTML parsing of a 500-row table took seconds a page). `kb site build`, `kb site serve` and a plain `mkdocs build` all run the hook.
+the same hook (mkdocs' HTML parsing of a 500-row table took seconds a page). `kb site build`, `kb site serve` and a
+plain `mkdocs build` all run the hook.
 """
 
 from __future__ import annotations
@@ -84,8 +86,7 @@ def shell_doc(levels: int) -> str:
 
 
 def shell_markdown() -> str:
-    return (f"---\ntitle: {TITLE}\ndescription: {DESCRIPTION}\nkb_shell: true\nhide: [navigation, toc]\n---\n\n"
-            f"{BODY}\n")
+    return f"---\ntitle: {TITLE}\ndescription: {DESCRIPTION}\nkb_shell: true\nhide: [navigation, toc]\n---\n\n{BODY}\n"
 
 
 # -- the hook side: runs inside the mkdocs build ------------------------------------------------------------
@@ -157,7 +158,9 @@ def fill(shell: tuple[str, str], page: Page, site_url: str) -> str:
     out = text.replace(HEAD, page.head).replace(TITLE, html.escape(page.title, quote=True))
     out = out.replace(DESCRIPTION, html.escape(page.description, quote=True))
     if site_url:
-        out = out.replace(f'href="{shell_canonical}"', f'href="{html.escape(site_url + doc_url(page.doc), quote=True)}"')
+        out = out.replace(
+            f'href="{shell_canonical}"', f'href="{html.escape(site_url + doc_url(page.doc), quote=True)}"'
+        )
     if SHELLS + "/" in out:
         raise RuntimeError(f"{page.doc}: the shell's own address is still in the page")
     return out.replace(BODY, page.body)
@@ -173,7 +176,10 @@ def write_sitemap(site: Path, site_url: str, extra: list[str]) -> None:
     addresses = [html.unescape(loc) for loc in listed if f"/{SHELLS}/" not in loc and loc != "None"]
     addresses += [site_url + address for address in extra]
     body = "".join(f"    <url>\n         <loc>{xml_escape(a)}</loc>\n    </url>\n" for a in dict.fromkeys(addresses))
-    text = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + body + "</urlset>\n")
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + body
+        + "</urlset>\n"
+    )
     sitemap.write_text(text, encoding="utf-8")
     (site / "sitemap.xml.gz").write_bytes(gzip.compress(text.encode(), mtime=0))

@@ -26,12 +26,17 @@ from kb.xai.explanation import Explanation, resolve_target
 def rank_gaussian_filter(image: torch.Tensor, size: int = 3) -> torch.Tensor:
     """TAM's rank Gaussian filter of a (rows, cols) map (reflect padding, like the official code)."""
     pad = size // 2
-    padded = torch.nn.functional.pad(image[None, None], (pad, pad, pad, pad), mode="reflect")[0, 0] if min(image.shape) > pad \
+    padded = (
+        torch.nn.functional.pad(image[None, None], (pad, pad, pad, pad), mode="reflect")[0, 0]
+        if min(image.shape) > pad
         else torch.nn.functional.pad(image[None, None], (pad, pad, pad, pad), mode="replicate")[0, 0]
+    )
     windows = padded.unfold(0, size, 1).unfold(1, size, 1).reshape(*image.shape, size * size)
     ordered = windows.sort(-1).values
     mean = ordered.mean(-1, keepdim=True)
-    sigma = ordered.std(-1, unbiased=False, keepdim=True) / mean.clamp(min=1e-12)  # std over mean: the coefficient of variation
+    sigma = ordered.std(-1, unbiased=False, keepdim=True) / mean.clamp(
+        min=1e-12
+    )  # std over mean: the coefficient of variation
     ranks = (torch.arange(size * size, dtype=image.dtype) - size * size // 2) ** 2
     kernel = torch.exp(-ranks / (2 * sigma.clamp(min=1e-6) ** 2))
     kernel = kernel / kernel.sum(-1, keepdim=True)
@@ -71,4 +76,6 @@ class TokenActivationMap:
         scale = high - low if high > low else 1.0
         image, text = (image - low) / scale, ((text - low) / scale).clamp(min=0) * keep
         filtered = rank_gaussian_filter(image.reshape(layout.rows, layout.cols), self.filter_size)
-        return Explanation(self.name, target, filtered, text, text_positions, extras={"interference_scale": interference_scale})
+        return Explanation(
+            self.name, target, filtered, text, text_positions, extras={"interference_scale": interference_scale}
+        )

@@ -38,8 +38,18 @@ FIT_SEED = 4048
 MIN_ACCURACY = 0.9
 LARGE_ABLATION = 0.25  # MINER switches off ~2%; a quarter shows whether more neurons matter at all
 RESULTS = Path(__file__).parent / "results"
-METRICS = ("pointing_game", "relevance_mass", "localisation_auc", "relevance_rank_accuracy", "text_pointing", "deletion_auc",
-           "insertion_auc", "random_logit_similarity", "image_share", "ig_completeness_error")
+METRICS = (
+    "pointing_game",
+    "relevance_mass",
+    "localisation_auc",
+    "relevance_rank_accuracy",
+    "text_pointing",
+    "deletion_auc",
+    "insertion_auc",
+    "random_logit_similarity",
+    "image_share",
+    "ig_completeness_error",
+)
 # Row names beside the catalog's: the token-resolved Grad-CAM variant and the random baseline.
 VARIANTS = {"grad_cam_token": "Grad-CAM, token-resolved", "random": "Random scores"}
 
@@ -47,8 +57,27 @@ VARIANTS = {"grad_cam_token": "Grad-CAM, token-resolved", "random": "Random scor
 # The modules a run's numbers depend on (methods, adapters, metrics, toy task and models): the cache key.
 # Presentation (report, figures), the CLI path (loading, explainer, overlay, tiny) and the summary are left out,
 # so editing them re-uses the runs; a change to how runs are scored bumps VERSION.
-SCORED = ("activation_map", "attention", "baseline", "decoding", "explanation", "gradients", "hooks", "lens", "metrics", "neurons",
-          "patching", "perturbation", "randomisation", "region_search", "relevancy", "scoring", "shapley", "toy_model", "toy_task")
+SCORED = (
+    "activation_map",
+    "attention",
+    "baseline",
+    "decoding",
+    "explanation",
+    "gradients",
+    "hooks",
+    "lens",
+    "metrics",
+    "neurons",
+    "patching",
+    "perturbation",
+    "randomisation",
+    "region_search",
+    "relevancy",
+    "scoring",
+    "shapley",
+    "toy_model",
+    "toy_task",
+)
 
 
 def code_version() -> str:
@@ -83,10 +112,25 @@ def methods(seed: int = 0) -> list[Any]:
     from kb.xai.relevancy import AttentionRelevancy
     from kb.xai.shapley import MMSHAP
 
-    return [RawAttention(), AttentionRollout(), AttentionRelevancy(), IntegratedGradients(), GradCAM(),
-            GradCAM(resolution="token", name="grad_cam_token"), Occlusion(), RISE(seed=seed), MMSHAP(seed=seed), LogitLens(),
-            TunedLens(), CausalTracing(seed=seed), AttentionKnockout(), ModalityNeurons(), TokenActivationMap(), RegionSearch(),
-            RandomBaseline(seed=seed)]
+    return [
+        RawAttention(),
+        AttentionRollout(),
+        AttentionRelevancy(),
+        IntegratedGradients(),
+        GradCAM(),
+        GradCAM(resolution="token", name="grad_cam_token"),
+        Occlusion(),
+        RISE(seed=seed),
+        MMSHAP(seed=seed),
+        LogitLens(),
+        TunedLens(),
+        CausalTracing(seed=seed),
+        AttentionKnockout(),
+        ModalityNeurons(),
+        TokenActivationMap(),
+        RegionSearch(),
+        RandomBaseline(seed=seed),
+    ]
 
 
 def fresh(name: str, seed: int) -> Any:
@@ -108,12 +152,28 @@ def _prepare(method: Any, adapter: Any, fit_inputs: dict[str, Any]) -> Any:
     return method
 
 
-def run_model(architecture: str, seed: int, cache: Path, *, examples: int = EXAMPLES, randomisation: int = RANDOMISATION_EXAMPLES,
-              random_logit: int = RANDOM_LOGIT_EXAMPLES, only: list[str] | None = None,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_model(
+    architecture: str,
+    seed: int,
+    cache: Path,
+    *,
+    examples: int = EXAMPLES,
+    randomisation: int = RANDOMISATION_EXAMPLES,
+    random_logit: int = RANDOM_LOGIT_EXAMPLES,
+    only: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Per-example values of every method on one toy model, cached in cache/runs/ (re-used while the key holds)."""
-    key = {"version": VERSION, "code": code_version(), "architecture": architecture, "seed": seed, "examples": examples,
-           "randomisation": randomisation, "random_logit": random_logit, "only": only}
+    key = {
+        "version": VERSION,
+        "code": code_version(),
+        "architecture": architecture,
+        "seed": seed,
+        "examples": examples,
+        "randomisation": randomisation,
+        "random_logit": random_logit,
+        "only": only,
+    }
     path = cache / "runs" / f"{architecture}-{seed}-{examples}.json"
     if path.exists():
         try:
@@ -131,8 +191,16 @@ def run_model(architecture: str, seed: int, cache: Path, *, examples: int = EXAM
 def cached_run(architecture: str, seed: int, cache: Path, examples: int = EXAMPLES) -> dict[str, Any] | None:
     """A finished run from cache/runs/ whose key matches the current code, or None."""
     path = cache / "runs" / f"{architecture}-{seed}-{examples}.json"
-    key = {"version": VERSION, "code": code_version(), "architecture": architecture, "seed": seed, "examples": examples,
-           "randomisation": RANDOMISATION_EXAMPLES, "random_logit": RANDOM_LOGIT_EXAMPLES, "only": None}
+    key = {
+        "version": VERSION,
+        "code": code_version(),
+        "architecture": architecture,
+        "seed": seed,
+        "examples": examples,
+        "randomisation": RANDOMISATION_EXAMPLES,
+        "random_logit": RANDOM_LOGIT_EXAMPLES,
+        "only": None,
+    }
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -140,11 +208,20 @@ def cached_run(architecture: str, seed: int, cache: Path, examples: int = EXAMPL
     return saved if saved.get("key") == key else None  # type: ignore[no-any-return]
 
 
-def _score(architecture: str, seed: int, cache: Path, examples: int, randomisation: int, random_logit: int,
-           only: list[str] | None, progress: Callable[[str], None]) -> dict[str, Any]:
+def _score(
+    architecture: str,
+    seed: int,
+    cache: Path,
+    examples: int,
+    randomisation: int,
+    random_logit: int,
+    only: list[str] | None,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
     import torch
 
-    from kb.xai import metrics, randomisation as scrambling, toy_model, toy_task
+    from kb.xai import metrics, toy_model, toy_task
+    from kb.xai import randomisation as scrambling
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     started = time.perf_counter()
@@ -157,22 +234,36 @@ def _score(architecture: str, seed: int, cache: Path, examples: int, randomisati
     if row["accuracy"] < MIN_ACCURACY:
         from kb.errors import KbError
 
-        raise KbError(f"the {architecture} toy model (seed {seed}) reaches only {row['accuracy']:.2f} accuracy (needs {MIN_ACCURACY})")
+        raise KbError(
+            f"the {architecture} toy model (seed {seed}) reaches only {row['accuracy']:.2f} accuracy (needs"
+            f" {MIN_ACCURACY})"
+        )
     fit_inputs = toy_model.inputs(architecture, toy_task.sample(64, FIT_SEED))
     batch = toy_task.sample(examples, EVAL_SEED + 1)
     generator = torch.Generator().manual_seed(derived_seed(architecture, seed, "fill"))
-    fills = toy_task.NOISE_FILL_STD * torch.randn(batch.pixel_values.shape, generator=generator)  # the metric's own fill
+    fills = toy_task.NOISE_FILL_STD * torch.randn(
+        batch.pixel_values.shape, generator=generator
+    )  # the metric's own fill
     logit_rng = torch.Generator().manual_seed(derived_seed(architecture, seed, "random-logit"))
-    out: dict[str, Any] = {"architecture": architecture, "seed": seed, "model": row, "fingerprint": cached.fingerprint,
-                           "trained_now": cached.trained, "train_seconds": round(trained_seconds, 1), "methods": {},
-                           "stages": [name for name, _ in scrambling.stages(adapter)]}
+    out: dict[str, Any] = {
+        "architecture": architecture,
+        "seed": seed,
+        "model": row,
+        "fingerprint": cached.fingerprint,
+        "trained_now": cached.trained,
+        "train_seconds": round(trained_seconds, 1),
+        "methods": {},
+        "stages": [name for name, _ in scrambling.stages(adapter)],
+    }
     for method in methods(derived_seed(architecture, seed, "explain")):
         if only is not None and method.name not in only:
             continue
         progress(f"{architecture} seed {seed}: {method.name}")
         began = time.perf_counter()
         trained = _prepare(method, adapter, fit_inputs)
-        control = _prepare(fresh(method.name, derived_seed(architecture, seed, method.name, "control")), adapter, fit_inputs)
+        control = _prepare(
+            fresh(method.name, derived_seed(architecture, seed, method.name, "control")), adapter, fit_inputs
+        )
         values: dict[str, list[float]] = {name: [] for name in METRICS}
         maps, cascade, alone = [], [], []
         explain_seconds = 0.0
@@ -189,7 +280,9 @@ def _score(architecture: str, seed: int, cache: Path, examples: int, randomisati
             values["localisation_auc"].append(metrics.localisation_auc(image, cell))
             if explanation.text is not None:
                 where = explanation.text_positions.tolist().index(toy_task.CELL_NAME_POSITION)  # type: ignore[union-attr]
-                values["relevance_rank_accuracy"].append(metrics.relevance_rank_accuracy(image, explanation.text, cell, where))
+                values["relevance_rank_accuracy"].append(
+                    metrics.relevance_rank_accuracy(image, explanation.text, cell, where)
+                )
                 values["text_pointing"].append(metrics.pointing_game(explanation.text, where))
             fill = toy_model.inputs(architecture, example, fills[index : index + 1])["pixel_values"]
             deletion, insertion = metrics.deletion_insertion(adapter, inputs, image, target, fill=fill)
@@ -200,33 +293,50 @@ def _score(architecture: str, seed: int, cache: Path, examples: int, randomisati
                 values["image_share"].append(share)
             if "completeness" in explanation.extras:
                 change = explanation.extras["logit_change"]
-                values["ig_completeness_error"].append(abs(explanation.extras["completeness"] - change) / max(abs(change), 1e-6))
+                values["ig_completeness_error"].append(
+                    abs(explanation.extras["completeness"] - change) / max(abs(change), 1e-6)
+                )
             if index < random_logit:
                 other = int(torch.randint(len(toy_task.PALETTE) - 1, (1,), generator=logit_rng))
-                other = toy_task.FIRST_ANSWER + (other + (other >= target - toy_task.FIRST_ANSWER))  # a colour, not the answer
-                values["random_logit_similarity"].append(metrics.spearman(image, trained.explain(adapter, inputs, other).image_flat))
+                other = toy_task.FIRST_ANSWER + (
+                    other + (other >= target - toy_task.FIRST_ANSWER)
+                )  # a colour, not the answer
+                values["random_logit_similarity"].append(
+                    metrics.spearman(image, trained.explain(adapter, inputs, other).image_flat)
+                )
             if index < randomisation:
-                cascade.append(_randomised(scrambling.cascading, adapter, control, inputs, target, image, architecture, seed))
-                alone.append(_randomised(scrambling.independent, adapter, control, inputs, target, image, architecture, seed))
+                cascade.append(
+                    _randomised(scrambling.cascading, adapter, control, inputs, target, image, architecture, seed)
+                )
+                alone.append(
+                    _randomised(scrambling.independent, adapter, control, inputs, target, image, architecture, seed)
+                )
             if index < 3:
                 maps.append(explanation.image.tolist())  # type: ignore[union-attr]
         out["methods"][method.name] = {
-            "values": {k: [round(v, 6) for v in vs] for k, vs in values.items() if vs}, "maps": maps,
-            "cascading": cascade, "independent": alone,
-            "ms_per_example": round(explain_seconds / examples * 1000, 2), "seconds": round(time.perf_counter() - began, 1),
+            "values": {k: [round(v, 6) for v in vs] for k, vs in values.items() if vs},
+            "maps": maps,
+            "cascading": cascade,
+            "independent": alone,
+            "ms_per_example": round(explain_seconds / examples * 1000, 2),
+            "seconds": round(time.perf_counter() - began, 1),
         }
         if method.name == "miner_neurons":
             out["miner"] = _ablation(trained, adapter, model, architecture, test, fit_inputs)
     out["vcd"] = _vcd(adapter, model, architecture, test)
-    out["examples"] = [{"cell": int(batch.cell[i]), "colours": batch.colours[i].tolist(), "pixels": batch.pixel_values[i].tolist()}
-                       for i in range(min(3, examples))]
+    out["examples"] = [
+        {"cell": int(batch.cell[i]), "colours": batch.colours[i].tolist(), "pixels": batch.pixel_values[i].tolist()}
+        for i in range(min(3, examples))
+    ]
     return out
 
 
-def _randomised(context: Any, adapter: Any, control: Any, inputs: Any, target: int, image: Any, architecture: str,
-                seed: int) -> list[list[float]]:
+def _randomised(
+    context: Any, adapter: Any, control: Any, inputs: Any, target: int, image: Any, architecture: str, seed: int
+) -> list[list[float]]:
     """Per stage, [signed, absolute] Spearman between the explanation and the one of the scrambled model."""
-    from kb.xai import metrics, randomisation as scrambling
+    from kb.xai import metrics
+    from kb.xai import randomisation as scrambling
 
     row = []
     for stage in range(len(scrambling.stages(adapter))):
@@ -246,22 +356,31 @@ def _model_row(model: Any, architecture: str, test: Any) -> dict[str, Any]:
     flat = toy_task.occlude_cells(test.pixel_values, test.cell)
     noise = toy_task.occlude_cells(test.pixel_values, test.cell, noise=torch.Generator().manual_seed(11))
     with torch.no_grad():
-        colours = toy_model.answer_logits(model, architecture, test, flat).softmax(-1)[:, toy_task.FIRST_ANSWER : toy_task.UNKNOWN]
-    return {"accuracy": round(toy_model.accuracy(model, architecture, test), 4),
-            "removed_is_unknown_flat": round(toy_model.accuracy(model, architecture, test, flat, unknown), 4),
-            "removed_is_unknown_noise": round(toy_model.accuracy(model, architecture, test, noise, unknown), 4),
-            "removed_top_colour_probability": round(float(colours.max(-1).values.mean()), 4),
-            "chance": toy_task.CHANCE, "test_examples": len(test)}
+        colours = toy_model.answer_logits(model, architecture, test, flat).softmax(-1)[
+            :, toy_task.FIRST_ANSWER : toy_task.UNKNOWN
+        ]
+    return {
+        "accuracy": round(toy_model.accuracy(model, architecture, test), 4),
+        "removed_is_unknown_flat": round(toy_model.accuracy(model, architecture, test, flat, unknown), 4),
+        "removed_is_unknown_noise": round(toy_model.accuracy(model, architecture, test, noise, unknown), 4),
+        "removed_top_colour_probability": round(float(colours.max(-1).values.mean()), 4),
+        "chance": toy_task.CHANCE,
+        "test_examples": len(test),
+    }
 
 
-def _ablation(neurons: Any, adapter: Any, model: Any, architecture: str, test: Any, fit_inputs: Any) -> dict[str, float]:
+def _ablation(
+    neurons: Any, adapter: Any, model: Any, architecture: str, test: Any, fit_inputs: Any
+) -> dict[str, float]:
     """MINER's test: accuracy with the mined neurons off against as many random neurons off, at two sizes."""
     from kb.xai import toy_model
     from kb.xai.neurons import ModalityNeurons
 
     out: dict[str, float] = {}
     for fraction, suffix in ((neurons.fraction, ""), (LARGE_ABLATION, "_large")):
-        mined = neurons if fraction == neurons.fraction else ModalityNeurons(fraction=fraction).mine(adapter, fit_inputs)
+        mined = (
+            neurons if fraction == neurons.fraction else ModalityNeurons(fraction=fraction).mine(adapter, fit_inputs)
+        )
         with mined.ablated(adapter):
             accuracy = toy_model.accuracy(model, architecture, test)
         controls = []
@@ -286,7 +405,11 @@ def _vcd(adapter: Any, model: Any, architecture: str, test: Any) -> dict[str, fl
         noisy_inputs = toy_model.inputs(architecture, test, vcd.distort(test.pixel_values))
         noisy = float((adapter.logits(noisy_inputs).argmax(-1) == test.answer).float().mean())
     contrastive = float((vcd.decode(adapter, inputs) == test.answer).float().mean())
-    return {"greedy_accuracy": round(greedy, 4), "vcd_accuracy": round(contrastive, 4), "noisy_image_accuracy": round(noisy, 4)}
+    return {
+        "greedy_accuracy": round(greedy, 4),
+        "vcd_accuracy": round(contrastive, 4),
+        "noisy_image_accuracy": round(noisy, 4),
+    }
 
 
 # --- the table -----------------------------------------------------------------------------------
@@ -304,17 +427,27 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for name in names:
         info = BY_NAME.get(name)
-        row: dict[str, Any] = {"paper_id": info.paper_id if info else None, "title": info.title if info else VARIANTS.get(name, name),
-                               "metrics": {}, "ms_per_example": {}, "randomisation": {}}
+        row: dict[str, Any] = {
+            "paper_id": info.paper_id if info else None,
+            "title": info.title if info else VARIANTS.get(name, name),
+            "metrics": {},
+            "ms_per_example": {},
+            "randomisation": {},
+        }
         for metric in METRICS:
             cell: dict[str, Any] = {}
             for arch in architectures:
                 groups = [by[(arch, s)]["methods"][name]["values"].get(metric, []) for s in present[arch]]
                 if not any(groups):
                     continue
-                cell[arch] = {"pooled": [round(v, 4) for v in intervals.pooled(groups, derived_seed(name, metric, arch))],
-                              "seeds": {str(s): [round(v, 4) for v in intervals.per_seed(g, derived_seed(name, metric, arch, s))]
-                                        for s, g in zip(present[arch], groups, strict=True) if g}}
+                cell[arch] = {
+                    "pooled": [round(v, 4) for v in intervals.pooled(groups, derived_seed(name, metric, arch))],
+                    "seeds": {
+                        str(s): [round(v, 4) for v in intervals.per_seed(g, derived_seed(name, metric, arch, s))]
+                        for s, g in zip(present[arch], groups, strict=True)
+                        if g
+                    },
+                }
             if cell:
                 row["metrics"][metric] = cell
         for arch in architectures:
@@ -336,24 +469,43 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
                     result = intervals.paired(first, second, derived_seed("paired", name, metric, arch))
                     compare[name] = {k: round(v, 4) for k, v in result.items()}
             paired[arch][metric] = compare
-        best = max((n for n in names if n != "random"), key=lambda n: table[n]["metrics"]["pointing_game"][arch]["pooled"][0])
+        best = max(
+            (n for n in names if n != "random"), key=lambda n: table[n]["metrics"]["pointing_game"][arch]["pooled"][0]
+        )
         first = [by[(arch, s)]["methods"][best]["values"]["pointing_game"] for s in present[arch]]
         ranking = {}
         for name in names:
             if name == best:
                 continue
             second = [by[(arch, s)]["methods"][name]["values"]["pointing_game"] for s in present[arch]]
-            ranking[name] = {k: round(v, 4) for k, v in intervals.paired(first, second, derived_seed("best", name, arch)).items()}
+            ranking[name] = {
+                k: round(v, 4) for k, v in intervals.paired(first, second, derived_seed("best", name, arch)).items()
+            }
         paired[arch]["pointing_game_vs_best"] = {"best": best, "comparisons": ranking}
     models = {arch: {str(s): by[(arch, s)]["model"] for s in present[arch]} for arch in architectures}
-    extra = {arch: {str(s): {"vcd": by[(arch, s)]["vcd"], "miner": by[(arch, s)].get("miner")} for s in present[arch]}
-             for arch in architectures}
-    figures = {arch: {"examples": [{**e, "pixels": _rounded(e["pixels"])} for e in by[(arch, present[arch][0])]["examples"]],
-                      "maps": {n: by[(arch, present[arch][0])]["methods"][n]["maps"] for n in names}} for arch in architectures}
-    return {"version": VERSION, "architectures": architectures, "seeds": seeds, "seeds_per_architecture": present,
-            "methods": table, "paired": paired,
-            "models": models, "decoding_and_neurons": extra, "figures": figures,
-            "examples_per_seed": len(runs[0]["methods"][names[0]]["values"]["pointing_game"])}
+    extra = {
+        arch: {str(s): {"vcd": by[(arch, s)]["vcd"], "miner": by[(arch, s)].get("miner")} for s in present[arch]}
+        for arch in architectures
+    }
+    figures = {
+        arch: {
+            "examples": [{**e, "pixels": _rounded(e["pixels"])} for e in by[(arch, present[arch][0])]["examples"]],
+            "maps": {n: by[(arch, present[arch][0])]["methods"][n]["maps"] for n in names},
+        }
+        for arch in architectures
+    }
+    return {
+        "version": VERSION,
+        "architectures": architectures,
+        "seeds": seeds,
+        "seeds_per_architecture": present,
+        "methods": table,
+        "paired": paired,
+        "models": models,
+        "decoding_and_neurons": extra,
+        "figures": figures,
+        "examples_per_seed": len(runs[0]["methods"][names[0]]["values"]["pointing_game"]),
+    }
 
 
 def _rounded(values: Any) -> Any:
@@ -371,9 +523,15 @@ def _curves(present: list[dict[str, Any]], stages: list[str], name: str, arch: s
             absolute = [[row[stage][1] for row in p[kind]] for p in present]
             if not any(signed):
                 continue
-            curve.append({"stage": label,
-                          "signed": [round(v, 4) for v in intervals.pooled(signed, derived_seed(name, arch, kind, stage))],
-                          "absolute": [round(v, 4) for v in intervals.pooled(absolute, derived_seed(name, arch, kind, stage, 1))]})
+            curve.append(
+                {
+                    "stage": label,
+                    "signed": [round(v, 4) for v in intervals.pooled(signed, derived_seed(name, arch, kind, stage))],
+                    "absolute": [
+                        round(v, 4) for v in intervals.pooled(absolute, derived_seed(name, arch, kind, stage, 1))
+                    ],
+                }
+            )
         out[kind] = curve
     return out
 
@@ -385,15 +543,41 @@ def provenance(seeds: list[int], architectures: list[str], examples: int) -> dic
 
     root = Path(__file__).resolve().parents[2]
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "kb/xai"], capture_output=True, text=True).stdout.strip())
+        # git from PATH with fixed arguments and no shell: provenance only, a missing git reads "unknown".
+        commit = subprocess.run(  # noqa: S603
+            ["git", "-C", str(root), "rev-parse", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(  # noqa: S603
+                ["git", "-C", str(root), "status", "--porcelain", "kb/xai"],  # noqa: S607
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown", True
-    return {"commit": commit, "uncommitted_xai_changes": dirty, "code": code_version(), "seeds": seeds, "architectures": architectures,
-            "examples_per_seed": examples, "randomisation_examples": RANDOMISATION_EXAMPLES, "random_logit_examples": RANDOM_LOGIT_EXAMPLES,
-            "bootstrap_resamples": 2000, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "libraries": {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-                          "numpy": numpy.__version__}}
+    return {
+        "commit": commit,
+        "uncommitted_xai_changes": dirty,
+        "code": code_version(),
+        "seeds": seeds,
+        "architectures": architectures,
+        "examples_per_seed": examples,
+        "randomisation_examples": RANDOMISATION_EXAMPLES,
+        "random_logit_examples": RANDOM_LOGIT_EXAMPLES,
+        "bootstrap_resamples": 2000,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "libraries": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "numpy": numpy.__version__,
+        },
+    }
 
 
 def write(results: dict[str, Any], folder: Path = RESULTS) -> Path:

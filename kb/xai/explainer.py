@@ -49,7 +49,8 @@ class Result:
 
 
 def method_instance(name: str, options: dict[str, str] | None = None) -> Any:
-    """A fresh instance of a catalogued method; `options` set its parameters (e.g. permutations=4), checked by name and type."""
+    """A fresh instance of a catalogued method; `options` set its parameters (e.g. permutations=4), checked by name and
+    type."""
     if name not in BY_NAME:
         raise UnknownMethod(f"unknown method '{name}' (known: {', '.join(sorted(BY_NAME))})")
     module, attribute = BY_NAME[name].implementation.split(":")
@@ -61,8 +62,13 @@ def method_instance(name: str, options: dict[str, str] | None = None) -> Any:
             raise UnknownMethod(f"{name} has no parameter '{key}' (parameters: {', '.join(sorted(fields)) or 'none'})")
         default = fields[key].default
         try:
-            values[key] = (text.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default)(text) \
-                if isinstance(default, (int, float, str)) else text
+            values[key] = (
+                (text.lower() in ("1", "true", "yes"))
+                if isinstance(default, bool)
+                else type(default)(text)
+                if isinstance(default, (int, float, str))
+                else text
+            )
         except ValueError as exc:
             raise UnknownMethod(f"{name}: {key}={text!r} is not a {type(default).__name__}") from exc
     return cls(**values)
@@ -79,7 +85,9 @@ def prompt_inputs(loaded: Loaded, image: Any, prompt: str) -> Inputs:
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
     template = getattr(processor, "chat_template", None)
     if template:
-        text = tokenizer.apply_chat_template(messages, chat_template=template, tokenize=False, add_generation_prompt=True)
+        text = tokenizer.apply_chat_template(
+            messages, chat_template=template, tokenize=False, add_generation_prompt=True
+        )
     elif loaded.adapter.family.startswith("qwen"):
         text = f"<|vision_start|>{image_token}<|vision_end|>{prompt}"
     else:
@@ -130,8 +138,16 @@ def prepare_method(method: Any, adapter: Adapter, inputs: Inputs) -> Any:
     return method
 
 
-def explain(loaded: Loaded, image: Any, prompt: str, method_name: str, *, target: str | None = None,
-            options: dict[str, str] | None = None, progress: Callable[[str], None] | None = None) -> Result:
+def explain(
+    loaded: Loaded,
+    image: Any,
+    prompt: str,
+    method_name: str,
+    *,
+    target: str | None = None,
+    options: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Result:
     method = method_instance(method_name, options)
     adapter = loaded.adapter
     tokenizer = loaded.processor.tokenizer
@@ -163,19 +179,40 @@ def explain(loaded: Loaded, image: Any, prompt: str, method_name: str, *, target
         text = torch.tensor(rows).mean(0).tolist()
     ids_row = inputs["input_ids"][0].tolist()
     extras = {k: v for k, v in explanations[0].extras.items() if isinstance(v, (int, float, str))}
-    return Result(method_name, ids, words, target is None, image, prompt_positions,
-                  [tokenizer.decode([ids_row[p]]) for p in prompt_positions], text, explanations, extras)
+    return Result(
+        method_name,
+        ids,
+        words,
+        target is None,
+        image,
+        prompt_positions,
+        [tokenizer.decode([ids_row[p]]) for p in prompt_positions],
+        text,
+        explanations,
+        extras,
+    )
 
 
-def _decoding(method: Any, adapter: Adapter, inputs: Inputs, ids: list[int], words: list[str], generated: bool) -> Result:
+def _decoding(
+    method: Any, adapter: Adapter, inputs: Inputs, ids: list[int], words: list[str], generated: bool
+) -> Result:
     """VCD has no map: per target token, the clean, noised and contrastive view of the answer."""
     rows = []
     for index, token in enumerate(ids):
         step = extend(inputs, ids[:index])
         with torch.no_grad():
             clean = adapter.logits(step).float().softmax(-1)[0]
-            noisy = adapter.logits({**step, "pixel_values": method.distort(step["pixel_values"])}).float().softmax(-1)[0]
+            noisy = (
+                adapter.logits({**step, "pixel_values": method.distort(step["pixel_values"])}).float().softmax(-1)[0]
+            )
         contrastive = method.logits(adapter, step)[0]
-        rows.append({"token": words[index], "clean_probability": float(clean[token]), "noised_probability": float(noisy[token]),
-                     "contrastive_choice": int(contrastive.argmax()), "greedy_choice": int(clean.argmax())})
+        rows.append(
+            {
+                "token": words[index],
+                "clean_probability": float(clean[token]),
+                "noised_probability": float(noisy[token]),
+                "contrastive_choice": int(contrastive.argmax()),
+                "greedy_choice": int(clean.argmax()),
+            }
+        )
     return Result("vcd", ids, words, generated, None, [], [], None, [], {"per_token": rows})

@@ -37,7 +37,8 @@ class Explanation:
         return self.image.reshape(-1)
 
     def image_share(self) -> float | None:
-        """The image's share of the absolute attribution (MM-SHAP's modality contribution when the scores are Shapley values)."""
+        """The image's share of the absolute attribution (MM-SHAP's modality contribution when the scores are Shapley
+        values)."""
         if self.image is None or self.text is None:
             return None
         image, text = float(self.image.abs().sum()), float(self.text.abs().sum())
@@ -51,7 +52,9 @@ class Method(Protocol):
     def explain(self, adapter: Any, inputs: dict[str, torch.Tensor], target: int | None = None) -> Explanation: ...
 
 
-def from_sequence(method: str, adapter: Any, inputs: dict[str, torch.Tensor], target: int, scores: torch.Tensor, **extras: Any) -> Explanation:
+def from_sequence(
+    method: str, adapter: Any, inputs: dict[str, torch.Tensor], target: int, scores: torch.Tensor, **extras: Any
+) -> Explanation:
     """Splits one score per sequence position into the image grid and the text tokens (on the CPU, in float32).
 
     Image tokens outside the grid keep their scores too: LLaVA-NeXT's overview tile goes to extras["overview"].
@@ -62,8 +65,12 @@ def from_sequence(method: str, adapter: Any, inputs: dict[str, torch.Tensor], ta
     if layout.overview_positions is not None and layout.overview_shape is not None:
         extras["overview"] = scores[layout.overview_positions.cpu()].reshape(layout.overview_shape)
     return Explanation(
-        method=method, target=target, image=scores[layout.grid_positions.cpu()].reshape(layout.rows, layout.cols),
-        text=scores[text_positions], text_positions=text_positions, extras=extras,
+        method=method,
+        target=target,
+        image=scores[layout.grid_positions.cpu()].reshape(layout.rows, layout.cols),
+        text=scores[text_positions],
+        text_positions=text_positions,
+        extras=extras,
     )
 
 

@@ -46,10 +46,19 @@ def _figure(name: str, results: dict[str, Any]) -> Any:
             top, bottom = axes[2 * a, column], axes[2 * a + 1, column]
             top.imshow(image, interpolation="nearest")
             top.set_title(f"{arch}: colour of c{example['cell']}?", fontsize=8)
-            bottom.imshow(maps[arch][column], cmap="RdBu_r" if signed else "magma", vmin=-limit if signed else 0, vmax=limit,
-                          interpolation="nearest")
+            bottom.imshow(
+                maps[arch][column],
+                cmap="RdBu_r" if signed else "magma",
+                vmin=-limit if signed else 0,
+                vmax=limit,
+                interpolation="nearest",
+            )
             for axis, size in ((top, toy_task.CELL_PIXELS), (bottom, 1)):
-                axis.add_patch(Rectangle((col * size - 0.5, row * size - 0.5), size, size, fill=False, edgecolor="cyan", linewidth=2))
+                axis.add_patch(
+                    Rectangle(
+                        (col * size - 0.5, row * size - 0.5), size, size, fill=False, edgecolor="cyan", linewidth=2
+                    )
+                )
                 axis.set_xticks([])
                 axis.set_yticks([])
     curve_axis = plt.subplot2grid((len(architectures) * 2 + 1, 3), (len(architectures) * 2, 0), colspan=3, fig=fig)

@@ -29,8 +29,11 @@ def removed_inputs(adapter: Adapter, inputs: Inputs) -> Inputs:
     """The example with every grid cell filled and every text token masked: the adapter's notion of absence."""
     rows, cols = adapter.grid(inputs)
     n_text = len(adapter.text_positions(inputs))
-    return adapter.perturb(inputs, keep_image=torch.zeros(1, rows * cols, dtype=torch.bool),
-                           keep_text=torch.zeros(1, n_text, dtype=torch.bool))
+    return adapter.perturb(
+        inputs,
+        keep_image=torch.zeros(1, rows * cols, dtype=torch.bool),
+        keep_text=torch.zeros(1, n_text, dtype=torch.bool),
+    )
 
 
 @dataclass
@@ -58,16 +61,22 @@ class IntegratedGradients:
         gradient = torch.zeros(clean.shape[1:], device=clean.device, dtype=torch.float32)
         for start, stop in spans(self.steps, adapter.rows_per_chunk(inputs, grad=True)):
             path = (baseline.float() + alphas[start:stop, None, None] * difference).to(clean.dtype).requires_grad_(True)
-            with hooks.replace_keyword(adapter.language_model, "inputs_embeds", lambda _embeds, path=path: path), torch.enable_grad():
+            with (
+                hooks.replace_keyword(adapter.language_model, "inputs_embeds", lambda _embeds, path=path: path),
+                torch.enable_grad(),
+            ):
                 logits = adapter.logits(adapter.repeat(inputs, stop - start))
                 logits[:, target].float().sum().backward()
             gradient += path.grad.float().sum(0)  # type: ignore[union-attr]
         adapter.model.zero_grad(set_to_none=True)
         attribution = (difference[0] * gradient / self.steps).sum(-1)
         with torch.no_grad():
-            change = float(adapter.logits(inputs)[0, target].float() - adapter.logits(baseline_inputs)[0, target].float())
-        return from_sequence(self.name, adapter, inputs, target, attribution, completeness=float(attribution.sum()),
-                             logit_change=change)
+            change = float(
+                adapter.logits(inputs)[0, target].float() - adapter.logits(baseline_inputs)[0, target].float()
+            )
+        return from_sequence(
+            self.name, adapter, inputs, target, attribution, completeness=float(attribution.sum()), logit_change=change
+        )
 
 
 @dataclass
@@ -108,7 +117,10 @@ class GradCAM:
         if order is not None:  # undo the encoder's reordering (Qwen2.5-VL windows): row r came from order[r]
             order = order.to(activations.device)
             activations, gradients = activations.clone(), gradients.clone()
-            activations[order], gradients[order] = features.detach().float().reshape(-1, width), features.grad.float().reshape(-1, width)
+            activations[order], gradients[order] = (
+                features.detach().float().reshape(-1, width),
+                features.grad.float().reshape(-1, width),
+            )
         layout = adapter.layout(inputs)
         rows = layout.feature_rows.to(activations.device)
         if self.resolution == "channel":
@@ -117,5 +129,6 @@ class GradCAM:
         else:
             per_row = (activations * gradients).sum(-1)
         cam = per_row[rows].clamp(min=0).sum(-1)  # merged patches (Qwen) pool into their token
-        return Explanation(self.name, target, cam.cpu().reshape(layout.rows, layout.cols), None,
-                           extras={"resolution": self.resolution})
+        return Explanation(
+            self.name, target, cam.cpu().reshape(layout.rows, layout.cols), None, extras={"resolution": self.resolution}
+        )

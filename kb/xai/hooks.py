@@ -35,6 +35,7 @@ def capture_outputs(modules: list[nn.Module]) -> Iterator[list[Any]]:
     def hook_for(index: int) -> Callable[..., None]:
         def hook(_module: nn.Module, _args: Any, output: Any) -> None:
             seen[index] = output
+
         return hook
 
     with registered(lambda: (m.register_forward_hook(hook_for(i)) for i, m in enumerate(modules))):
@@ -94,7 +95,8 @@ def replace_keyword(module: nn.Module, name: str, edit: Callable[[torch.Tensor],
 
 
 def live_hooks(model: nn.Module) -> int:
-    """How many hooks are registered anywhere in `model` (transformers keeps a few of its own; methods must add none)."""
+    """How many hooks are registered anywhere in `model` (transformers keeps a few of its own; methods must add
+    none)."""
     total = 0
     for module in model.modules():
         total += len(module._forward_hooks) + len(module._forward_pre_hooks) + len(module._backward_hooks)

@@ -43,7 +43,9 @@ class LogitLens:
         target = resolve_target(adapter, inputs, target)
         states = layer_states(adapter, inputs)
         with torch.no_grad():
-            probs = torch.stack([decode(adapter, self.translate(i, s))[0].softmax(-1)[:, target] for i, s in enumerate(states)])
+            probs = torch.stack(
+                [decode(adapter, self.translate(i, s))[0].softmax(-1)[:, target] for i, s in enumerate(states)]
+            )
         return from_sequence(self.name, adapter, inputs, target, probs.mean(0), per_layer=probs.cpu())
 
 
@@ -69,7 +71,9 @@ class TunedLens(LogitLens):
         state = state.to(translator.weight.device, torch.float32)
         return state + translator(state)  # type: ignore[no-any-return]
 
-    def fit(self, adapter: Adapter, inputs: Inputs, steps: int = 150, learning_rate: float = 1e-2, seed: int = 0) -> TunedLens:
+    def fit(
+        self, adapter: Adapter, inputs: Inputs, steps: int = 150, learning_rate: float = 1e-2, seed: int = 0
+    ) -> TunedLens:
         """Trains the translators on a batch of inputs: KL from the model's final distribution, at every position."""
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
@@ -84,7 +88,9 @@ class TunedLens(LogitLens):
         optimiser = torch.optim.Adam(self.translators.parameters(), lr=learning_rate)
         for _ in range(steps):
             loss = sum(
-                nn.functional.kl_div(decode(adapter, self.translate(i, s)).log_softmax(-1), final, log_target=True, reduction="batchmean")
+                nn.functional.kl_div(
+                    decode(adapter, self.translate(i, s)).log_softmax(-1), final, log_target=True, reduction="batchmean"
+                )
                 for i, s in enumerate(states[:-1])
             )
             optimiser.zero_grad()

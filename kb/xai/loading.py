@@ -45,7 +45,9 @@ def architecture(source: str) -> tuple[Any, str]:
     raise UnsupportedModel(f"'{source}' is a {found}; supported architectures: {', '.join(SUPPORTED)}")
 
 
-def load(source: str, *, device: str = "cpu", dtype: str = "float32", eager: bool = False, **adapter_options: Any) -> Loaded:
+def load(
+    source: str, *, device: str = "cpu", dtype: str = "float32", eager: bool = False, **adapter_options: Any
+) -> Loaded:
     import torch
     from transformers import AutoModelForImageTextToText
     from transformers.utils import logging as hf_logging
@@ -97,9 +99,14 @@ def load_processor(source: str, config: Any) -> tuple[Any, str | None]:
     processor.image_processor = transformers.AutoImageProcessor.from_pretrained(source)
     processor.video_processor = None
     template = Path(source) / "chat_template.jinja"
-    processor.chat_template = template.read_text(encoding="utf-8") if template.is_file() else getattr(tokenizer, "chat_template", None)
+    processor.chat_template = (
+        template.read_text(encoding="utf-8") if template.is_file() else getattr(tokenizer, "chat_template", None)
+    )
     processor.image_token = getattr(tokenizer, "image_token", None) or "<|image_pad|>"
     processor.video_token = getattr(tokenizer, "video_token", None) or "<|video_pad|>"
     processor.image_token_id = tokenizer.convert_tokens_to_ids(processor.image_token)
     processor.video_token_id = tokenizer.convert_tokens_to_ids(processor.video_token)
-    return processor, "processor assembled from the image processor and tokenizer (torchvision, needed for video, is missing)"
+    return (
+        processor,
+        "processor assembled from the image processor and tokenizer (torchvision, needed for video, is missing)",
+    )

@@ -38,7 +38,8 @@ def localisation_auc(image: torch.Tensor, cell: int) -> float:
 
 
 def relevance_rank_accuracy(image: torch.Tensor, text: torch.Tensor, cell: int, text_index: int) -> float:
-    """Share of the two evidence tokens (the cell, the cell's name) among the two highest scores of image and text together."""
+    """Share of the two evidence tokens (the cell, the cell's name) among the two highest scores of image and text
+    together."""
     joint = torch.cat([image.reshape(-1), text.reshape(-1)])
     truth = {cell, image.numel() + text_index}
     top = set(joint.argsort(descending=True, stable=True)[: len(truth)].tolist())
@@ -50,8 +51,9 @@ def _auc(curve: torch.Tensor) -> float:
     return float(torch.trapezoid(curve, dx=1.0 / (len(curve) - 1)))
 
 
-def deletion_insertion(adapter: Adapter, inputs: Inputs, image: torch.Tensor, target: int,
-                       fill: float | torch.Tensor | None = None) -> tuple[float, float]:
+def deletion_insertion(
+    adapter: Adapter, inputs: Inputs, image: torch.Tensor, target: int, fill: float | torch.Tensor | None = None
+) -> tuple[float, float]:
     """Deletion AUC (remove the most relevant cells first; lower is better) and insertion AUC (higher is better).
 
     Ties are broken by a fixed random order, not by position: a constant map must not score as "top-left first".

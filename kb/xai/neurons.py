@@ -75,7 +75,9 @@ class ModalityNeurons:
             raise ValueError("mine() the neurons first")
         with ExitStack() as stack:
             for module, off in zip(_down_projections(adapter), selection, strict=True):
-                stack.enter_context(hooks.replace_input(module, lambda x, off=off: x.masked_fill(off.to(x.device), 0.0)))
+                stack.enter_context(
+                    hooks.replace_input(module, lambda x, off=off: x.masked_fill(off.to(x.device), 0.0))
+                )
             yield
 
     def explain(self, adapter: Adapter, inputs: Inputs, target: int | None = None) -> Explanation:
@@ -83,6 +85,8 @@ class ModalityNeurons:
         target = resolve_target(adapter, inputs, target)
         if self.selected is None:
             raise ValueError("mine() the neurons first")
-        activity = sum((acts[0].float().abs() * off.to(acts.device)).sum(-1)
-                       for acts, off in zip(neuron_activations(adapter, inputs), self.selected, strict=True))
+        activity = sum(
+            (acts[0].float().abs() * off.to(acts.device)).sum(-1)
+            for acts, off in zip(neuron_activations(adapter, inputs), self.selected, strict=True)
+        )
         return from_sequence(self.name, adapter, inputs, target, activity)  # type: ignore[arg-type]

@@ -54,14 +54,21 @@ class CausalTracing:
         for _ in range(self.samples):
             noise = torch.randn(len(corrupt_at), clean_embeds.shape[-1], generator=self._generator)
             corrupted = clean_embeds.clone()
-            corrupted[0, corrupt_at] = (corrupted[0, corrupt_at].float() + self.noise * std * noise.to(adapter.device)).to(corrupted.dtype)
+            corrupted[0, corrupt_at] = (
+                corrupted[0, corrupt_at].float() + self.noise * std * noise.to(adapter.device)
+            ).to(corrupted.dtype)
             with hooks.replace_keyword(adapter.language_model, "inputs_embeds", lambda _e, c=corrupted: c):
                 corrupt_p = score(adapter, inputs, target)
             corrupt_total += corrupt_p
             for level, clean in enumerate(clean_states):
 
-                def run(start: int, stop: int, level: int = level, clean: torch.Tensor = clean,
-                        corrupted: torch.Tensor = corrupted) -> torch.Tensor:
+                def run(
+                    start: int,
+                    stop: int,
+                    level: int = level,
+                    clean: torch.Tensor = clean,
+                    corrupted: torch.Tensor = corrupted,
+                ) -> torch.Tensor:
                     m = stop - start
                     rows, positions = torch.arange(m, device=cells.device), cells[start:stop]
 
@@ -73,17 +80,26 @@ class CausalTracing:
                     batch = corrupted.expand(m, -1, -1)
                     with torch.no_grad():
                         if level == 0:
-                            with hooks.replace_keyword(adapter.language_model, "inputs_embeds", lambda _e: restore(batch)):
+                            with hooks.replace_keyword(
+                                adapter.language_model, "inputs_embeds", lambda _e: restore(batch)
+                            ):
                                 return read(adapter.logits(adapter.repeat(inputs, m)), target, "probability")
-                        with hooks.replace_keyword(adapter.language_model, "inputs_embeds", lambda _e: batch), \
-                                hooks.replace_output(adapter.decoder_layers[level - 1], restore):
+                        with (
+                            hooks.replace_keyword(adapter.language_model, "inputs_embeds", lambda _e: batch),
+                            hooks.replace_output(adapter.decoder_layers[level - 1], restore),
+                        ):
                             return read(adapter.logits(adapter.repeat(inputs, m)), target, "probability")
 
                 effects[level] += over_chunks(adapter, inputs, layout.cells, run) - corrupt_p
         effects /= self.samples
         # A cell's score is its strongest indirect effect over the layers (ROME's per-layer heat map, maxed).
-        return Explanation(self.name, target, effects.max(0).values.reshape(layout.rows, layout.cols), None,
-                           extras={"per_layer": effects, "corrupted_probability": corrupt_total / self.samples})
+        return Explanation(
+            self.name,
+            target,
+            effects.max(0).values.reshape(layout.rows, layout.cols),
+            None,
+            extras={"per_layer": effects, "corrupted_probability": corrupt_total / self.samples},
+        )
 
 
 @dataclass
@@ -109,7 +125,13 @@ class AttentionKnockout:
                 return read(adapter.logits(adapter.repeat(inputs, len(cuts)), blocked=blocked), target, "probability")
 
         # The question (every token after the image) no longer reads this cell; later tokens no longer read this word.
-        image_drop = base - over_chunks(adapter, inputs, len(cells), lambda a, b: knocked([(after_image, p) for p in cells[a:b]]))
+        image_drop = base - over_chunks(
+            adapter, inputs, len(cells), lambda a, b: knocked([(after_image, p) for p in cells[a:b]])
+        )
         words = text_positions.tolist()
-        text_drop = base - over_chunks(adapter, inputs, len(words), lambda a, b: knocked([(p + 1, p) for p in words[a:b]])) if words else torch.zeros(0)
+        text_drop = (
+            base - over_chunks(adapter, inputs, len(words), lambda a, b: knocked([(p + 1, p) for p in words[a:b]]))
+            if words
+            else torch.zeros(0)
+        )
         return Explanation(self.name, target, image_drop.reshape(layout.rows, layout.cols), text_drop, text_positions)

@@ -15,8 +15,15 @@ from kb.xai.explanation import Explanation, resolve_target
 from kb.xai.scoring import score, scores_for, target_scores
 
 
-def probabilities(adapter: Adapter, inputs: Inputs, target: int, *, keep_image: torch.Tensor | None = None,
-                  keep_text: torch.Tensor | None = None, fill: float | torch.Tensor | None = None) -> torch.Tensor:
+def probabilities(
+    adapter: Adapter,
+    inputs: Inputs,
+    target: int,
+    *,
+    keep_image: torch.Tensor | None = None,
+    keep_text: torch.Tensor | None = None,
+    fill: float | torch.Tensor | None = None,
+) -> torch.Tensor:
     """p(target) for each variant of one example (the example itself when no mask is given), on the CPU."""
     if keep_image is None and keep_text is None:
         return torch.tensor([score(adapter, inputs, target)])
@@ -43,7 +50,11 @@ class Occlusion:
 
         image_drop = base - target_scores(adapter, inputs, target, n_image, one_cell)
         n_text = len(text_positions)
-        text_drop = base - probabilities(adapter, inputs, target, keep_text=~torch.eye(n_text, dtype=torch.bool)) if n_text else torch.zeros(0)
+        text_drop = (
+            base - probabilities(adapter, inputs, target, keep_text=~torch.eye(n_text, dtype=torch.bool))
+            if n_text
+            else torch.zeros(0)
+        )
         return Explanation(self.name, target, image_drop.reshape(rows, cols), text_drop, text_positions)
 
 

@@ -51,6 +51,16 @@ class RegionSearch:
         rank = torch.empty(n)
         rank[torch.tensor(order)] = torch.arange(n, 0, -1, dtype=torch.float32) / n
         prior = float(scores_for(adapter, inputs, target, keep_image=torch.zeros(1, rows * cols, dtype=torch.bool))[0])
-        return Explanation(self.name, target, rank[group].reshape(rows, cols), None,
-                           extras={"order": order, "insight": [c[0] for c in curve], "necessity": [c[1] for c in curve],
-                                   "full_probability": full, "language_prior_probability": prior})
+        return Explanation(
+            self.name,
+            target,
+            rank[group].reshape(rows, cols),
+            None,
+            extras={
+                "order": order,
+                "insight": [c[0] for c in curve],
+                "necessity": [c[1] for c in curve],
+                "full_probability": full,
+                "language_prior_probability": prior,
+            },
+        )

@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 LABELS = {
-    "pointing_game": "pointing game (chance 1/16)", "relevance_mass": "relevance mass (chance 1/16)",
+    "pointing_game": "pointing game (chance 1/16)",
+    "relevance_mass": "relevance mass (chance 1/16)",
     "localisation_auc": "localisation AUC, offset-invariant (chance 0.5)",
-    "relevance_rank_accuracy": "relevance rank accuracy, image + text, K=2", "text_pointing": "text pointing: the cell's name on top",
-    "deletion_auc": "deletion AUC, noise fill (lower is better)", "insertion_auc": "insertion AUC, noise fill (higher is better)",
+    "relevance_rank_accuracy": "relevance rank accuracy, image + text, K=2",
+    "text_pointing": "text pointing: the cell's name on top",
+    "deletion_auc": "deletion AUC, noise fill (lower is better)",
+    "insertion_auc": "insertion AUC, noise fill (higher is better)",
     "random_logit_similarity": "random-logit test: rank correlation with the map of another colour",
-    "image_share": "image share of |attribution|", "ig_completeness_error": "IG completeness error |sum - delta| / |delta|",
+    "image_share": "image share of |attribution|",
+    "ig_completeness_error": "IG completeness error |sum - delta| / |delta|",
 }
 HEADLINE = ("pointing_game", "localisation_auc", "deletion_auc", "insertion_auc")
 
@@ -37,8 +41,14 @@ def method_rows(results: dict[str, Any], name: str) -> list[tuple[str, str, str,
             curve = curves.get(kind) or []
             if curve:
                 last = curve[-1] if kind == "cascading" else min(curve, key=lambda c: c["absolute"][0])
-                out.append((f"{kind} randomisation, {last['stage']}: signed / absolute rank correlation", arch,
-                            f"{interval(last['signed'])} / {interval(last['absolute'])}", ""))
+                out.append(
+                    (
+                        f"{kind} randomisation, {last['stage']}: signed / absolute rank correlation",
+                        arch,
+                        f"{interval(last['signed'])} / {interval(last['absolute'])}",
+                        "",
+                    )
+                )
     for arch, ms in (row.get("ms_per_example") or {}).items():
         out.append(("milliseconds per explanation (toy model, 2 shared cores)", arch, f"{ms:.1f}", ""))
     return out
@@ -56,10 +66,17 @@ def table_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-DECODING = {"greedy_accuracy": "accuracy, greedy decoding", "vcd_accuracy": "accuracy, visual contrastive decoding",
-            "noisy_image_accuracy": "accuracy, greedy on the noised image (VCD's contrast, official noise schedule)"}
-NEURONS = {"ablated_accuracy": "accuracy with the mined neurons off", "random_ablated_accuracy": "accuracy with as many random neurons off",
-           "ablated_accuracy_large": "accuracy with the top quarter of neurons off", "random_ablated_accuracy_large": "accuracy with a random quarter off"}
+DECODING = {
+    "greedy_accuracy": "accuracy, greedy decoding",
+    "vcd_accuracy": "accuracy, visual contrastive decoding",
+    "noisy_image_accuracy": "accuracy, greedy on the noised image (VCD's contrast, official noise schedule)",
+}
+NEURONS = {
+    "ablated_accuracy": "accuracy with the mined neurons off",
+    "random_ablated_accuracy": "accuracy with as many random neurons off",
+    "ablated_accuracy_large": "accuracy with the top quarter of neurons off",
+    "random_ablated_accuracy_large": "accuracy with a random quarter off",
+}
 
 
 def _decoding_and_neurons(results: dict[str, Any], name: str) -> list[tuple[str, str, str, str]]:

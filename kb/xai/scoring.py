@@ -30,8 +30,9 @@ def read(logits: torch.Tensor, target: int, kind: str) -> torch.Tensor:
     return logits[:, target]
 
 
-def over_chunks(adapter: Adapter, inputs: Inputs, total: int, run: Callable[[int, int], torch.Tensor],
-                *, grad: bool = False) -> torch.Tensor:
+def over_chunks(
+    adapter: Adapter, inputs: Inputs, total: int, run: Callable[[int, int], torch.Tensor], *, grad: bool = False
+) -> torch.Tensor:
     """Concatenates run(start, stop) over chunks of rows sized by the memory bound; results come back on the CPU."""
     size = adapter.rows_per_chunk(inputs, grad=grad)
     parts = []
@@ -42,9 +43,16 @@ def over_chunks(adapter: Adapter, inputs: Inputs, total: int, run: Callable[[int
     return torch.cat(parts)
 
 
-def target_scores(adapter: Adapter, inputs: Inputs, target: int, total: int,
-                  masks: Callable[[int, int], tuple[torch.Tensor | None, torch.Tensor | None]], *,
-                  kind: str = "probability", fill: float | torch.Tensor | None = None) -> torch.Tensor:
+def target_scores(
+    adapter: Adapter,
+    inputs: Inputs,
+    target: int,
+    total: int,
+    masks: Callable[[int, int], tuple[torch.Tensor | None, torch.Tensor | None]],
+    *,
+    kind: str = "probability",
+    fill: float | torch.Tensor | None = None,
+) -> torch.Tensor:
     """The target's score for `total` variants; masks(start, stop) gives their (keep_image, keep_text) rows."""
 
     def run(start: int, stop: int) -> torch.Tensor:
@@ -55,14 +63,24 @@ def target_scores(adapter: Adapter, inputs: Inputs, target: int, total: int,
     return over_chunks(adapter, inputs, total, run)
 
 
-def scores_for(adapter: Adapter, inputs: Inputs, target: int, *, keep_image: torch.Tensor | None = None,
-               keep_text: torch.Tensor | None = None, kind: str = "probability",
-               fill: float | torch.Tensor | None = None) -> torch.Tensor:
+def scores_for(
+    adapter: Adapter,
+    inputs: Inputs,
+    target: int,
+    *,
+    keep_image: torch.Tensor | None = None,
+    keep_text: torch.Tensor | None = None,
+    kind: str = "probability",
+    fill: float | torch.Tensor | None = None,
+) -> torch.Tensor:
     """target_scores for masks given whole (they are small: one flag per cell or word)."""
     total = (keep_image if keep_image is not None else keep_text).shape[0]  # type: ignore[union-attr]
 
     def masks(start: int, stop: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        return (keep_image[start:stop] if keep_image is not None else None, keep_text[start:stop] if keep_text is not None else None)
+        return (
+            keep_image[start:stop] if keep_image is not None else None,
+            keep_text[start:stop] if keep_text is not None else None,
+        )
 
     return target_scores(adapter, inputs, target, total, masks, kind=kind, fill=fill)
 

@@ -69,6 +69,16 @@ class MMSHAP:
         image = (image_players / sizes)[group]  # a region's value, spread evenly over its cells
         total = float(image_players.abs().sum() + text.abs().sum())
         share = float(image_players.abs().sum()) / total if total > 0 else 0.5
-        return Explanation(self.name, target, image.reshape(rows, cols), text, text_positions,
-                           extras={"image_share": share, "text_share": 1 - share, "image_players": n_image,
-                                   "total": float(values.sum())})
+        return Explanation(
+            self.name,
+            target,
+            image.reshape(rows, cols),
+            text,
+            text_positions,
+            extras={
+                "image_share": share,
+                "text_share": 1 - share,
+                "image_players": n_image,
+                "total": float(values.sum()),
+            },
+        )

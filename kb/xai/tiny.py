@@ -19,12 +19,22 @@ VOCAB = 320  # 256 byte symbols, the special tokens, room to spare
 WIDTH = 32
 
 LLAVA_SPECIALS = ["<unk>", "<pad>", "<s>", "</s>", "<image>"]
-QWEN_SPECIALS = ["<unk>", "<pad>", "<s>", "</s>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|image_pad|>",
-                 "<|vision_end|>", "<|video_pad|>"]
+QWEN_SPECIALS = [
+    "<unk>",
+    "<pad>",
+    "<s>",
+    "</s>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|image_pad|>",
+    "<|vision_end|>",
+    "<|video_pad|>",
+]
 LLAVA_TEMPLATE = (
-    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}USER: {% else %}ASSISTANT: {% endif %}"
-    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>\n{% else %}{{ part['text'] }}{% endif %}"
-    "{% endfor %}\n{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}USER: {% else %}ASSISTANT: {% endif"
+    " %}{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>\n{% else %}{{ part['text'] }}{%"
+    " endif %}{% endfor %}\n{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}"
 )
 QWEN_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{% for part in message['content'] %}"
@@ -41,18 +51,31 @@ def tokenizer(specials: list[str], extra: dict[str, str]) -> Any:
     vocab = {token: index for index, token in enumerate(specials)}
     for symbol in sorted(pre_tokenizers.ByteLevel.alphabet()):
         vocab[symbol] = len(vocab)
-    model = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    model = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))  # noqa: S106 - a token, not a password
     model.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     model.decoder = decoders.ByteLevel()
     named = {"unk_token": "<unk>", "pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>"}
     others = [t for t in specials if t not in named.values()]
-    return PreTrainedTokenizerFast(tokenizer_object=model, **named, additional_special_tokens=others, extra_special_tokens=extra)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=model, **named, additional_special_tokens=others, extra_special_tokens=extra
+    )
 
 
 def _text(cls: Any, **extra: Any) -> Any:
-    return dict(vocab_size=VOCAB, hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_hidden_layers=2, num_attention_heads=4,
-                num_key_value_heads=2, max_position_embeddings=512, pad_token_id=1, bos_token_id=2, eos_token_id=3,
-                tie_word_embeddings=False, **extra)
+    return dict(
+        vocab_size=VOCAB,
+        hidden_size=WIDTH,
+        intermediate_size=2 * WIDTH,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=1,
+        bos_token_id=2,
+        eos_token_id=3,
+        tie_word_embeddings=False,
+        **extra,
+    )
 
 
 def build(family: str, *, seed: int = 0, strategy: str = "default") -> tuple[Any, dict[str, Any]]:
@@ -67,57 +90,119 @@ def build(family: str, *, seed: int = 0, strategy: str = "default") -> tuple[Any
         tok = tokenizer(LLAVA_SPECIALS, {"image_token": "<image>"})
         image_token_id = tok.convert_tokens_to_ids("<image>")
         side = 32 if family == "llava" else 16
-        vision = transformers.CLIPVisionConfig(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_hidden_layers=2,
-                                               num_attention_heads=2, image_size=side, patch_size=8, projection_dim=WIDTH)
+        vision = transformers.CLIPVisionConfig(
+            hidden_size=WIDTH,
+            intermediate_size=2 * WIDTH,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            image_size=side,
+            patch_size=8,
+            projection_dim=WIDTH,
+        )
         text = transformers.LlamaConfig(**_text(None))
         if family == "llava":
             from transformers.models.llava.image_processing_pil_llava import LlavaImageProcessorPil
 
-            config = transformers.LlavaConfig(vision_config=vision, text_config=text, image_token_id=image_token_id,
-                                              vision_feature_layer=-1, vision_feature_select_strategy=strategy,
-                                              image_seq_length=(side // 8) ** 2 + (strategy == "full"))
+            config = transformers.LlavaConfig(
+                vision_config=vision,
+                text_config=text,
+                image_token_id=image_token_id,
+                vision_feature_layer=-1,
+                vision_feature_select_strategy=strategy,
+                image_seq_length=(side // 8) ** 2 + (strategy == "full"),
+            )
             model = transformers.LlavaForConditionalGeneration(config)
             images = LlavaImageProcessorPil(size={"shortest_edge": side}, crop_size={"height": side, "width": side})
-            processor = transformers.LlavaProcessor(image_processor=images, tokenizer=tok, patch_size=8,
-                                                    vision_feature_select_strategy=strategy, num_additional_image_tokens=1,
-                                                    chat_template=LLAVA_TEMPLATE)
+            processor = transformers.LlavaProcessor(
+                image_processor=images,
+                tokenizer=tok,
+                patch_size=8,
+                vision_feature_select_strategy=strategy,
+                num_additional_image_tokens=1,
+                chat_template=LLAVA_TEMPLATE,
+            )
         else:
             from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
 
             pinpoints = [[16, 32], [32, 16], [32, 32], [16, 48]]
-            config = transformers.LlavaNextConfig(vision_config=vision, text_config=text, image_token_id=image_token_id,
-                                                  vision_feature_layer=-1, vision_feature_select_strategy="default",
-                                                  image_grid_pinpoints=pinpoints, image_seq_length=4)
+            config = transformers.LlavaNextConfig(
+                vision_config=vision,
+                text_config=text,
+                image_token_id=image_token_id,
+                vision_feature_layer=-1,
+                vision_feature_select_strategy="default",
+                image_grid_pinpoints=pinpoints,
+                image_seq_length=4,
+            )
             model = transformers.LlavaNextForConditionalGeneration(config)
-            images = LlavaNextImageProcessorPil(size={"shortest_edge": side}, crop_size={"height": side, "width": side},
-                                                image_grid_pinpoints=pinpoints)
-            processor = transformers.LlavaNextProcessor(image_processor=images, tokenizer=tok, patch_size=8,
-                                                        vision_feature_select_strategy="default", num_additional_image_tokens=1,
-                                                        chat_template=LLAVA_TEMPLATE)
+            images = LlavaNextImageProcessorPil(
+                size={"shortest_edge": side}, crop_size={"height": side, "width": side}, image_grid_pinpoints=pinpoints
+            )
+            processor = transformers.LlavaNextProcessor(
+                image_processor=images,
+                tokenizer=tok,
+                patch_size=8,
+                vision_feature_select_strategy="default",
+                num_additional_image_tokens=1,
+                chat_template=LLAVA_TEMPLATE,
+            )
         return model.eval(), {"processor": processor}
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     tok = tokenizer(QWEN_SPECIALS, {"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"})
-    ids = {name: tok.convert_tokens_to_ids(token) for name, token in
-           (("image", "<|image_pad|>"), ("video", "<|video_pad|>"), ("start", "<|vision_start|>"), ("end", "<|vision_end|>"))}
+    ids = {
+        name: tok.convert_tokens_to_ids(token)
+        for name, token in (
+            ("image", "<|image_pad|>"),
+            ("video", "<|video_pad|>"),
+            ("start", "<|vision_start|>"),
+            ("end", "<|vision_end|>"),
+        )
+    }
     rope = {"rope_type": "default", "mrope_section": [1, 1, 2], "rope_theta": 10000.0}
-    common = dict(image_token_id=ids["image"], video_token_id=ids["video"], vision_start_token_id=ids["start"],
-                  vision_end_token_id=ids["end"])
+    common = dict(
+        image_token_id=ids["image"],
+        video_token_id=ids["video"],
+        vision_start_token_id=ids["start"],
+        vision_end_token_id=ids["end"],
+    )
     if family == "qwen2_vl":
         config = transformers.Qwen2VLConfig(
             text_config=_text(None, rope_parameters=rope),
-            vision_config={"depth": 2, "embed_dim": WIDTH, "hidden_size": WIDTH, "num_heads": 2, "patch_size": 4,
-                           "spatial_merge_size": 2, "temporal_patch_size": 2, "mlp_ratio": 2}, **common)
+            vision_config={
+                "depth": 2,
+                "embed_dim": WIDTH,
+                "hidden_size": WIDTH,
+                "num_heads": 2,
+                "patch_size": 4,
+                "spatial_merge_size": 2,
+                "temporal_patch_size": 2,
+                "mlp_ratio": 2,
+            },
+            **common,
+        )
         model = transformers.Qwen2VLForConditionalGeneration(config)
     else:
         config = transformers.Qwen2_5_VLConfig(
             text_config=_text(None, rope_parameters=rope),
-            vision_config={"depth": 2, "hidden_size": WIDTH, "intermediate_size": 2 * WIDTH, "num_heads": 2, "patch_size": 4,
-                           "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 16, "out_hidden_size": WIDTH,
-                           "fullatt_block_indexes": [1]}, **common)
+            vision_config={
+                "depth": 2,
+                "hidden_size": WIDTH,
+                "intermediate_size": 2 * WIDTH,
+                "num_heads": 2,
+                "patch_size": 4,
+                "spatial_merge_size": 2,
+                "temporal_patch_size": 2,
+                "window_size": 16,
+                "out_hidden_size": WIDTH,
+                "fullatt_block_indexes": [1],
+            },
+            **common,
+        )
         model = transformers.Qwen2_5_VLForConditionalGeneration(config)
-    images = Qwen2VLImageProcessorPil(patch_size=4, merge_size=2, temporal_patch_size=2,
-                                      size={"shortest_edge": 8 * 8 * 4, "longest_edge": 8 * 8 * 64})
+    images = Qwen2VLImageProcessorPil(
+        patch_size=4, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 8 * 8 * 4, "longest_edge": 8 * 8 * 64}
+    )
     return model.eval(), {"tokenizer": tok, "image_processor": images, "chat_template": QWEN_TEMPLATE}
 
 
@@ -134,6 +219,8 @@ def save(family: str, folder: Path, *, seed: int = 0, strategy: str = "default")
         parts["tokenizer"].save_pretrained(folder)
         parts["image_processor"].save_pretrained(folder)
         processor_class = "Qwen2VLProcessor" if family == "qwen2_vl" else "Qwen2_5_VLProcessor"
-        (folder / "processor_config.json").write_text(json.dumps({"processor_class": processor_class}, indent=2) + "\n", encoding="utf-8")
+        (folder / "processor_config.json").write_text(
+            json.dumps({"processor_class": processor_class}, indent=2) + "\n", encoding="utf-8"
+        )
         (folder / "chat_template.jinja").write_text(parts["chat_template"], encoding="utf-8")
     return folder

@@ -32,22 +32,58 @@ QWEN_PATCH = 4  # 2x2 patches of 4 pixels merge into one token per 8-pixel cell
 def config(architecture: str) -> Any:
     import transformers
 
-    text = dict(vocab_size=toy_task.VOCAB_SIZE, hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=64, pad_token_id=toy_task.PAD,
-                bos_token_id=toy_task.BOS, eos_token_id=toy_task.PAD, tie_word_embeddings=False)
+    text = dict(
+        vocab_size=toy_task.VOCAB_SIZE,
+        hidden_size=WIDTH,
+        intermediate_size=2 * WIDTH,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=64,
+        pad_token_id=toy_task.PAD,
+        bos_token_id=toy_task.BOS,
+        eos_token_id=toy_task.PAD,
+        tie_word_embeddings=False,
+    )
     if architecture == "llava":
-        vision = transformers.CLIPVisionConfig(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_hidden_layers=2, num_attention_heads=4,
-                                               image_size=toy_task.IMAGE_PIXELS, patch_size=toy_task.CELL_PIXELS, num_channels=3)
-        return transformers.LlavaConfig(vision_config=vision, text_config=transformers.LlamaConfig(**text), image_token_id=toy_task.IMAGE,
-                                        vision_feature_layer=-1, vision_feature_select_strategy="default",
-                                        image_seq_length=toy_task.IMAGE_TOKENS, projector_hidden_act="gelu")
+        vision = transformers.CLIPVisionConfig(
+            hidden_size=WIDTH,
+            intermediate_size=2 * WIDTH,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=toy_task.IMAGE_PIXELS,
+            patch_size=toy_task.CELL_PIXELS,
+            num_channels=3,
+        )
+        return transformers.LlavaConfig(
+            vision_config=vision,
+            text_config=transformers.LlamaConfig(**text),
+            image_token_id=toy_task.IMAGE,
+            vision_feature_layer=-1,
+            vision_feature_select_strategy="default",
+            image_seq_length=toy_task.IMAGE_TOKENS,
+            projector_hidden_act="gelu",
+        )
     if architecture == "qwen2_vl":
         text["rope_parameters"] = {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0}
         return transformers.Qwen2VLConfig(
-            text_config=text, image_token_id=toy_task.IMAGE, video_token_id=toy_task.MASK, vision_start_token_id=toy_task.CELL_WORD,
+            text_config=text,
+            image_token_id=toy_task.IMAGE,
+            video_token_id=toy_task.MASK,
+            vision_start_token_id=toy_task.CELL_WORD,
             vision_end_token_id=toy_task.COLOUR_WORD,
-            vision_config={"depth": 2, "embed_dim": WIDTH, "hidden_size": WIDTH, "num_heads": 4, "patch_size": QWEN_PATCH,
-                           "spatial_merge_size": 2, "temporal_patch_size": 2, "mlp_ratio": 2, "in_channels": 3})
+            vision_config={
+                "depth": 2,
+                "embed_dim": WIDTH,
+                "hidden_size": WIDTH,
+                "num_heads": 4,
+                "patch_size": QWEN_PATCH,
+                "spatial_merge_size": 2,
+                "temporal_patch_size": 2,
+                "mlp_ratio": 2,
+                "in_channels": 3,
+            },
+        )
     raise ValueError(f"unknown toy architecture '{architecture}' (known: {', '.join(ARCHITECTURES)})")
 
 
@@ -58,7 +94,11 @@ def build(architecture: str, seed: int) -> Any:
     torch.manual_seed(seed)
     cfg = config(architecture)
     cfg._attn_implementation = "eager"
-    cls = transformers.LlavaForConditionalGeneration if architecture == "llava" else transformers.Qwen2VLForConditionalGeneration
+    cls = (
+        transformers.LlavaForConditionalGeneration
+        if architecture == "llava"
+        else transformers.Qwen2VLForConditionalGeneration
+    )
     return cls(cfg).eval()
 
 
@@ -72,15 +112,20 @@ def patchify(images: torch.Tensor) -> torch.Tensor:
     return x.reshape(b * (h // p) * (w // p), c * temporal * p * p)
 
 
-def inputs(architecture: str, batch: toy_task.Batch, pixel_values: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+def inputs(
+    architecture: str, batch: toy_task.Batch, pixel_values: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
     """Model inputs for a batch, in the architecture's own layout."""
     pixels = batch.pixel_values if pixel_values is None else pixel_values
     if architecture == "llava":
         return {"input_ids": batch.input_ids, "pixel_values": pixels}
     side = toy_task.IMAGE_PIXELS // QWEN_PATCH
-    return {"input_ids": batch.input_ids, "pixel_values": patchify(pixels),
-            "image_grid_thw": torch.tensor([[1, side, side]]).repeat(len(batch), 1),
-            "mm_token_type_ids": (batch.input_ids == toy_task.IMAGE).int()}
+    return {
+        "input_ids": batch.input_ids,
+        "pixel_values": patchify(pixels),
+        "image_grid_thw": torch.tensor([[1, side, side]]).repeat(len(batch), 1),
+        "mm_token_type_ids": (batch.input_ids == toy_task.IMAGE).int(),
+    }
 
 
 def code_version() -> str:
@@ -97,13 +142,21 @@ def code_version() -> str:
 
 def fingerprint(architecture: str, seed: int) -> str:
     """Changes whenever the model or its training would: the cache key."""
-    recipe = {"config": config(architecture).to_dict(), "seed": seed, "steps": TRAIN_STEPS, "batch": BATCH, "lr": LEARNING_RATE,
-              "code": code_version()}
+    recipe = {
+        "config": config(architecture).to_dict(),
+        "seed": seed,
+        "steps": TRAIN_STEPS,
+        "batch": BATCH,
+        "lr": LEARNING_RATE,
+        "code": code_version(),
+    }
     recipe["config"].pop("transformers_version", None)
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def answer_logits(model: Any, architecture: str, batch: toy_task.Batch, pixel_values: torch.Tensor | None = None) -> torch.Tensor:
+def answer_logits(
+    model: Any, architecture: str, batch: toy_task.Batch, pixel_values: torch.Tensor | None = None
+) -> torch.Tensor:
     return model(**inputs(architecture, batch, pixel_values)).logits[:, -1]  # type: ignore[no-any-return]
 
 
@@ -133,8 +186,13 @@ def train(architecture: str, seed: int, steps: int = TRAIN_STEPS, learning_rate:
 
 
 @torch.no_grad()
-def accuracy(model: Any, architecture: str, batch: toy_task.Batch, pixel_values: torch.Tensor | None = None,
-             answer: torch.Tensor | None = None) -> float:
+def accuracy(
+    model: Any,
+    architecture: str,
+    batch: toy_task.Batch,
+    pixel_values: torch.Tensor | None = None,
+    answer: torch.Tensor | None = None,
+) -> float:
     predicted = answer_logits(model, architecture, batch, pixel_values).argmax(-1)
     return float((predicted == (batch.answer if answer is None else answer)).float().mean())
 
@@ -157,7 +215,7 @@ def load_or_train(folder: Path, architecture: str, seed: int) -> Cached:
                 model = build(architecture, seed)
                 model.load_state_dict(saved["state"])
                 return Cached(model, False, key)
-        except Exception:  # noqa: BLE001 - any unreadable cache is simply rebuilt
+        except Exception:  # noqa: BLE001, S110 - any unreadable cache is simply rebuilt
             pass
     model = train(architecture, seed)
     folder.mkdir(parents=True, exist_ok=True)

@@ -48,8 +48,16 @@ SEQUENCE = 1 + IMAGE_TOKENS + PROMPT
 CELL_NAME_POSITION = 1 + IMAGE_TOKENS + 1  # the text evidence, two tokens before the readout
 CHANCE = 1.0 / len(PALETTE)
 
-WORDS = {PAD: "<pad>", BOS: "<s>", IMAGE: "<image>", COLOUR_WORD: "colour", CELL_WORD: "cell", QUESTION_MARK: "?", MASK: "_",
-         UNKNOWN: "unknown"}
+WORDS = {
+    PAD: "<pad>",
+    BOS: "<s>",
+    IMAGE: "<image>",
+    COLOUR_WORD: "colour",
+    CELL_WORD: "cell",
+    QUESTION_MARK: "?",
+    MASK: "_",
+    UNKNOWN: "unknown",
+}
 
 
 def token_text(token: int) -> str:
@@ -77,7 +85,9 @@ class Batch:
 
     def item(self, index: int) -> Batch:
         pick = slice(index, index + 1)
-        return Batch(self.input_ids[pick], self.pixel_values[pick], self.colours[pick], self.cell[pick], self.answer[pick])
+        return Batch(
+            self.input_ids[pick], self.pixel_values[pick], self.colours[pick], self.cell[pick], self.answer[pick]
+        )
 
 
 def render(colours: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -119,8 +129,14 @@ def cell_mask(cells: torch.Tensor) -> torch.Tensor:
     return mask
 
 
-def occlude_cells(pixel_values: torch.Tensor, cells: torch.Tensor, *, noise: torch.Generator | None = None) -> torch.Tensor:
+def occlude_cells(
+    pixel_values: torch.Tensor, cells: torch.Tensor, *, noise: torch.Generator | None = None
+) -> torch.Tensor:
     """A copy with each image's given cell blanked: the flat fill, or pixel noise when a generator is given."""
     mask = cell_mask(cells).expand_as(pixel_values)
-    fill = torch.full_like(pixel_values, OCCLUSION_FILL) if noise is None else NOISE_FILL_STD * torch.randn(pixel_values.shape, generator=noise)
+    fill = (
+        torch.full_like(pixel_values, OCCLUSION_FILL)
+        if noise is None
+        else NOISE_FILL_STD * torch.randn(pixel_values.shape, generator=noise)
+    )
     return torch.where(mask, fill, pixel_values)

@@ -22,8 +22,19 @@ FAMILIES: dict[str, type[Adapter]] = {
 }
 SUPPORTED = tuple(FAMILIES)
 
-__all__ = ["Adapter", "FAMILIES", "Inputs", "Layout", "LlavaAdapter", "LlavaNextAdapter", "Qwen2VLAdapter",
-           "Qwen2_5VLAdapter", "SUPPORTED", "UnsupportedModel", "for_model"]
+__all__ = [
+    "FAMILIES",
+    "SUPPORTED",
+    "Adapter",
+    "Inputs",
+    "Layout",
+    "LlavaAdapter",
+    "LlavaNextAdapter",
+    "Qwen2VLAdapter",
+    "Qwen2_5VLAdapter",
+    "UnsupportedModel",
+    "for_model",
+]
 
 
 class UnsupportedModel(ValueError):

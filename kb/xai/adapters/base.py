@@ -35,8 +35,14 @@ class Adapter:
     family = ""
     model_class = ""
 
-    def __init__(self, model: nn.Module, *, text_mask_token: int | None = None, image_fill: float = 0.0,
-                 memory_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        text_mask_token: int | None = None,
+        image_fill: float = 0.0,
+        memory_bytes: int | None = None,
+    ) -> None:
         self.model = model
         config = model.config
         self.image_token_id = int(config.image_token_id)
@@ -71,8 +77,8 @@ class Adapter:
         for key, value in inputs.items():
             if not isinstance(value, torch.Tensor):
                 continue
-            value = value.to(self.device)
-            out[key] = value.to(self.dtype) if value.is_floating_point() else value
+            moved = value.to(self.device)
+            out[key] = moved.to(self.dtype) if moved.is_floating_point() else moved
         return out
 
     # --- where the parts are -------------------------------------------------------------------
@@ -226,8 +232,13 @@ class Adapter:
     def repeat_pixels(self, pixels: torch.Tensor, n: int) -> torch.Tensor:
         return pixels.expand(n, *pixels.shape[1:]).clone()
 
-    def perturb(self, inputs: Inputs, keep_image: torch.Tensor | None = None, keep_text: torch.Tensor | None = None,
-                fill: float | torch.Tensor | None = None) -> Inputs:
+    def perturb(
+        self,
+        inputs: Inputs,
+        keep_image: torch.Tensor | None = None,
+        keep_text: torch.Tensor | None = None,
+        fill: float | torch.Tensor | None = None,
+    ) -> Inputs:
         """N variants of one example: grid cells / text tokens whose keep flag is False are removed.
 
         keep_image: (N, cells) bool in grid order; keep_text: (N, text tokens) bool. A removed cell's pixels
@@ -239,7 +250,9 @@ class Adapter:
             ids = out["input_ids"]
             positions = self.text_positions(inputs).to(ids.device)
             kept = keep_text.to(ids.device)
-            ids[:, positions] = torch.where(kept, ids[:, positions], torch.full_like(ids[:, positions], self.text_mask_token))
+            ids[:, positions] = torch.where(
+                kept, ids[:, positions], torch.full_like(ids[:, positions], self.text_mask_token)
+            )
         if keep_image is not None:
             pixels = out["pixel_values"]
             keep = self.pixel_keep(inputs, keep_image.to(pixels.device)).to(pixels.dtype)

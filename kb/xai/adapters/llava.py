@@ -23,7 +23,9 @@ class LlavaAdapter(Adapter):
         super().__init__(model, **kwargs)  # type: ignore[arg-type]
         strategy = model.config.vision_feature_select_strategy
         if strategy not in STRATEGIES:
-            raise ValueError(f"vision_feature_select_strategy '{strategy}' is not supported (supported: {', '.join(STRATEGIES)})")
+            raise ValueError(
+                f"vision_feature_select_strategy '{strategy}' is not supported (supported: {', '.join(STRATEGIES)})"
+            )
         if not isinstance(model.config.vision_feature_layer, int):
             raise ValueError("several vision_feature_layer values are not supported (one layer expected)")
         self.cls_tokens = 1 if strategy == "full" else 0
@@ -64,6 +66,7 @@ class LlavaAdapter(Adapter):
 
 
 def _encoder_layers(tower: nn.Module) -> nn.ModuleList:
-    """The vision tower's transformer layers (CLIP and SigLIP keep them in `encoder.layers`, some under `vision_model`)."""
+    """The vision tower's transformer layers (CLIP and SigLIP keep them in `encoder.layers`, some under
+    `vision_model`)."""
     inner = getattr(tower, "vision_model", tower)
     return inner.encoder.layers  # type: ignore[no-any-return]

@@ -28,8 +28,10 @@ class LlavaNextAdapter(Adapter):
     def __init__(self, model: nn.Module, **kwargs: object) -> None:
         super().__init__(model, **kwargs)  # type: ignore[arg-type]
         if model.config.vision_feature_select_strategy != "default":
-            raise ValueError("LLaVA-NeXT is supported with vision_feature_select_strategy='default' only "
-                             "(transformers cannot tile the CLS token)")
+            raise ValueError(
+                "LLaVA-NeXT is supported with vision_feature_select_strategy='default' only "
+                "(transformers cannot tile the CLS token)"
+            )
 
     @property
     def vision_features(self) -> nn.Module:
@@ -55,7 +57,11 @@ class LlavaNextAdapter(Adapter):
         from transformers.models.llava_next.modeling_llava_next import image_size_to_num_patches
 
         config = self.model.config
-        return int(image_size_to_num_patches(inputs["image_sizes"][0], config.image_grid_pinpoints, config.vision_config.image_size))
+        return int(
+            image_size_to_num_patches(
+                inputs["image_sizes"][0], config.image_grid_pinpoints, config.vision_config.image_size
+            )
+        )
 
     def _layout(self, inputs: Inputs) -> Layout:
         side, _ = self._side()
@@ -63,7 +69,9 @@ class LlavaNextAdapter(Adapter):
         tiles = self.tiles(inputs)
         index = torch.arange(tiles * per_tile, dtype=torch.float64).view(tiles, per_tile, 1)
         newline = torch.tensor([-1.0], dtype=torch.float64)
-        packed, _ = self.model.model.pack_image_features([index], inputs["image_sizes"][:1].cpu(), "default", image_newline=newline)
+        packed, _ = self.model.model.pack_image_features(
+            [index], inputs["image_sizes"][:1].cpu(), "default", image_newline=newline
+        )
         feature = packed[0][:, 0].round().long()  # per image token, in sequence order: feature index, -1 for newline
         placeholders = self.placeholder_positions(inputs)
         if len(placeholders) != len(feature):
@@ -80,8 +88,15 @@ class LlavaNextAdapter(Adapter):
             cols = int(detail.sum()) // rows
             cells = detail
             overview_positions, overview_shape = placeholders[overview.to(placeholders.device)], (side, side)
-        return Layout(rows, cols, placeholders[cells.to(placeholders.device)], placeholders, feature[cells][:, None],
-                      overview_positions, overview_shape)
+        return Layout(
+            rows,
+            cols,
+            placeholders[cells.to(placeholders.device)],
+            placeholders,
+            feature[cells][:, None],
+            overview_positions,
+            overview_shape,
+        )
 
     def pixel_keep(self, inputs: Inputs, keep_image: torch.Tensor) -> torch.Tensor:
         side, patch = self._side()

@@ -55,8 +55,11 @@ class Qwen2VLAdapter(Adapter):
         return Layout(rows, cols, placeholders, placeholders, feature_rows)
 
     def repeat(self, inputs: Inputs, n: int) -> Inputs:
-        out = {key: value.expand(n, *value.shape[1:]).clone() for key, value in inputs.items()
-               if key not in ("pixel_values", "image_grid_thw")}
+        out = {
+            key: value.expand(n, *value.shape[1:]).clone()
+            for key, value in inputs.items()
+            if key not in ("pixel_values", "image_grid_thw")
+        }
         out["pixel_values"] = self.repeat_pixels(inputs["pixel_values"], n)
         out["image_grid_thw"] = inputs["image_grid_thw"].repeat(n, 1)
         return out
@@ -70,7 +73,9 @@ class Qwen2VLAdapter(Adapter):
     def _blocking(self, inputs: Inputs, blocked: torch.Tensor) -> dict[str, Any]:
         mask = inputs.get("attention_mask")
         position_ids, _ = self.model.model.get_rope_index(
-            inputs["input_ids"], mm_token_type_ids=inputs["mm_token_type_ids"], image_grid_thw=inputs["image_grid_thw"],
+            inputs["input_ids"],
+            mm_token_type_ids=inputs["mm_token_type_ids"],
+            image_grid_thw=inputs["image_grid_thw"],
             attention_mask=mask if mask is not None else torch.ones_like(inputs["input_ids"]),
         )
         return {**super()._blocking(inputs, blocked), "position_ids": position_ids}
@@ -85,7 +90,11 @@ class Qwen2_5VLAdapter(Qwen2VLAdapter):
         from transformers.vision_utils import get_vision_window_index
 
         visual = self.model.model.visual
-        window_index, _ = get_vision_window_index(inputs["image_grid_thw"][:1].cpu(), spatial_merge_size=visual.spatial_merge_size,
-                                                  window_size=visual.window_size, patch_size=visual.patch_size)
+        window_index, _ = get_vision_window_index(
+            inputs["image_grid_thw"][:1].cpu(),
+            spatial_merge_size=visual.spatial_merge_size,
+            window_size=visual.window_size,
+            patch_size=visual.patch_size,
+        )
         unit = self.merge**2
         return (window_index[:, None] * unit + torch.arange(unit)[None, :]).reshape(-1)
