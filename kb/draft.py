@@ -211,7 +211,7 @@ def is_draft(text: str) -> bool:
         return False
     if not isinstance(data, dict):
         return False
-    findings = data.get("findings") if isinstance(data.get("findings"), list) else []
+    findings: list[Any] = data["findings"] if isinstance(data.get("findings"), list) else []
     return any(isinstance(v, str) and PLACEHOLDER in v for v in [data.get("summary"), *findings])
 
 

@@ -280,17 +280,17 @@ def record_model(taxonomy: Taxonomy) -> type[Record]:
         )
         if facet.many:
             unique = AfterValidator(lambda values, key=facet.key: _unique(values, key.replace("_", " ")))
-            field = Field(
+            field: Any = Field(
                 default_factory=list,
                 min_length=1 if facet.required else 0,
                 max_length=facet.max,
                 description=description,
             )
-            fields[facet.field] = (Annotated[list[value], unique], field)  # type: ignore[valid-type]
+            fields[facet.field] = (Annotated[list[value], unique], field)
         elif facet.required:
             fields[facet.field] = (value, Field(description=description))
         else:
-            fields[facet.field] = (value | None, Field(default=None, description=description))  # type: ignore[operator]
+            fields[facet.field] = (value | None, Field(default=None, description=description))
     model = create_model(name, __base__=Record, __module__=__name__, **fields)
     model.facet_fields = {f.key: f.field for f in taxonomy.registry}
     globals()[name] = model

@@ -259,7 +259,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     value = event.value
     if event.style:  # quoted or block scalars are always text
         return value
-    tag = event.tag if event.tag not in (None, "!") else _RESOLVER.resolve(yaml.ScalarNode, value, event.implicit)
+    tag = event.tag if event.tag not in (None, "!") else _RESOLVER.resolve(yaml.ScalarNode, value, event.implicit)  # type: ignore[no-untyped-call]
     if tag == NULL_TAG:
         return None
     if tag == BOOL_TAG:

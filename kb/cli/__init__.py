@@ -44,12 +44,13 @@ class _Group(click.Group):
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         """click's own messages (a bad option value, an unknown option) quote what was typed: escape them too."""
+        run: Any = super().main  # click types main's overloads by standalone_mode's literal value
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return run(*args, standalone_mode=False, **kwargs)
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = run(*args, standalone_mode=False, **kwargs)
         except click.ClickException as exc:
-            exc.message = printable(exc.message)
+            exc.message = printable(exc.message)  # type: ignore[misc]  # final in click's stubs, set in its own code
             exc.show()
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:

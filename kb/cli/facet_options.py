@@ -64,4 +64,4 @@ def _declared(ctx: click.Context) -> list[tuple[str, str, str]]:
         else:
             cached = [(f.key, f.option, f.label) for f in load_taxonomy(project.taxonomy_dir, project.root).registry]
         ctx.meta["kb.facets"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached

@@ -99,7 +99,7 @@ def years_option(text: str | None) -> tuple[int | None, int | None]:
 @click.option("--year", "years", help="A year or range: 2024, 2023..2025, 2023.., ..2024.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def list_(ctx: click.Context, area: str | None, years: str | None, as_json: bool, **facets: str | None) -> None:
+def list_(ctx: click.Context, /, area: str | None, years: str | None, as_json: bool, **facets: str | None) -> None:
     """List papers matching every filter given, newest first. Each facet of taxonomy/facets.yaml is a filter."""
     from kb import db
     from kb.taxonomy import load_taxonomy

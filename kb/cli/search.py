@@ -30,6 +30,7 @@ from kb.cli.facet_options import FacetCommand, facet_values
 @click.pass_context
 def search(
     ctx: click.Context,
+    /,
     query: tuple[str, ...],
     k: int,
     area: str | None,

@@ -58,7 +58,7 @@ def read_bulk(path: Path) -> Iterator[tuple[str, str, str]]:
         compressed = probe.read(2) == b"\x1f\x8b"
     opener = gzip.open if compressed else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue

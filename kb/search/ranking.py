@@ -244,7 +244,7 @@ class Searcher:
             return value
         by_name = {text.partition(":")[0].casefold(): term for term, text in areas.items()}
         if value.casefold() in by_name:
-            return by_name[value.casefold()]
+            return str(by_name[value.casefold()])
         raise KbError(f"unknown area '{value}'{_hint(value, areas)}; one of: {', '.join(areas)}")
 
     def facet_value(self, key: str, typed: str) -> str:
@@ -380,7 +380,7 @@ def _hint(value: str, choices: object) -> str:
         did_you_mean,  # pydantic is not needed on the happy path of a cold query
     )
 
-    return did_you_mean(value, choices)  # type: ignore[arg-type]
+    return did_you_mean(value, choices)
 
 
 def _to_unit(scores: np.ndarray, around_median: bool = True) -> np.ndarray:

@@ -327,10 +327,10 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
     negatives of weight UNLABELLED_WEIGHT. FOLDS-fold cross-validation gives every paper an out-of-fold
     probability; the reported metrics and the threshold use the labelled papers' ones."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-    from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
-    from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
-    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
 
     from kb.search.discover import plain_id, read_bulk
     from kb.search.static import source_hash
@@ -552,8 +552,8 @@ def train_areas(
     """Fit the per-leaf classifiers on every record (but `leave_out`, for cross-validation): its title and
     abstract where `texts` has it (the bulk file), else its title and summary."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
 
     records = sorted((r for r in kb if r.id not in (leave_out or set())), key=lambda r: r.id)
     x = encoder.encode([texts.get(r.id) or f"{r.title}. {r.summary}" for r in records]).astype(np.float64)

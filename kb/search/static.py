@@ -238,7 +238,8 @@ class StaticEncoder:
             if ids:
                 out[row] = self.embeddings[ids].sum(axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        unit: np.ndarray = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        return unit
 
 
 @lru_cache(maxsize=4)

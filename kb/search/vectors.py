@@ -48,6 +48,7 @@ class VectorIndex:
 
         width = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else dimensions
         rows = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, width)
+        index: Any
         if len(rows) <= exact_until:
             index = faiss.IndexFlatIP(width)
         else:
@@ -84,7 +85,8 @@ class VectorIndex:
         return out
 
     def vectors(self) -> np.ndarray:
-        return self.index.reconstruct_n(0, self.size)
+        rows: np.ndarray = self.index.reconstruct_n(0, self.size)
+        return rows
 
     def to_bytes(self) -> bytes:
         import faiss

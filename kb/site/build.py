@@ -187,7 +187,7 @@ def _overrides(project: Project, kb: KnowledgeBase, site_dir: Path | None) -> di
     # mkdocs.yml.
     from kb.site.feeds import HOOK
 
-    hooks = raw.get("hooks") if isinstance(raw, dict) and isinstance(raw.get("hooks"), list) else []
+    hooks: list[Any] = raw["hooks"] if isinstance(raw, dict) and isinstance(raw.get("hooks"), list) else []
     overrides["hooks"] = [*hooks, str(HOOK)]
     if site_dir is not None:
         overrides["site_dir"] = str(site_dir)

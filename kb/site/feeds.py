@@ -89,7 +89,8 @@ def atom(
         authors = ", ".join(record.authors) if record.authors else "authors unknown"
         _add(entry, "summary", f"{authors} ({record.year}). {record.summary}", type="text")
     ET.indent(feed, space=" ")
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8") + b"\n"
+    body: bytes = ET.tostring(feed, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body + b"\n"
 
 
 def _add(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:

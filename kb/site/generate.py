@@ -97,7 +97,7 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     url_of = {r.id: doc_url(paper_doc(r.id)) for r in kb}
     pages = _PageWriter(docs)
 
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     from kb.artefacts import Inputs
     from kb.search.related import related_all

@@ -111,9 +111,9 @@ def project(vectors: np.ndarray) -> np.ndarray:
                 for i in range(n)
             ]
         )
-    from sklearn.decomposition import PCA  # type: ignore[import-untyped]
-    from sklearn.manifold import TSNE  # type: ignore[import-untyped]
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # in the child process: with two cores shared, more threads made t-SNE several times slower
     reduced = PCA(min(30, n - 1, vectors.shape[1]), random_state=0).fit_transform(vectors)
@@ -129,4 +129,5 @@ def project(vectors: np.ndarray) -> np.ndarray:
     ).fit_transform(reduced)
     low, high = points.min(axis=0), points.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
-    return (points - low) / span
+    scaled: np.ndarray = (points - low) / span
+    return scaled

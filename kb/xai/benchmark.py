@@ -205,7 +205,7 @@ def cached_run(architecture: str, seed: int, cache: Path, examples: int = EXAMPL
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return saved if saved.get("key") == key else None  # type: ignore[no-any-return]
+    return saved if saved.get("key") == key else None
 
 
 def _score(
@@ -279,7 +279,7 @@ def _score(
             values["relevance_mass"].append(metrics.relevance_mass(image, cell))
             values["localisation_auc"].append(metrics.localisation_auc(image, cell))
             if explanation.text is not None:
-                where = explanation.text_positions.tolist().index(toy_task.CELL_NAME_POSITION)  # type: ignore[union-attr]
+                where = explanation.text_positions.tolist().index(toy_task.CELL_NAME_POSITION)
                 values["relevance_rank_accuracy"].append(
                     metrics.relevance_rank_accuracy(image, explanation.text, cell, where)
                 )
@@ -312,7 +312,7 @@ def _score(
                     _randomised(scrambling.independent, adapter, control, inputs, target, image, architecture, seed)
                 )
             if index < 3:
-                maps.append(explanation.image.tolist())  # type: ignore[union-attr]
+                maps.append(explanation.image.tolist())
         out["methods"][method.name] = {
             "values": {k: [round(v, 6) for v in vs] for k, vs in values.items() if vs},
             "maps": maps,

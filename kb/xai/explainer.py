@@ -174,8 +174,8 @@ def explain(
     if explanations[0].text is not None:
         rows = []
         for e in explanations:
-            where = {int(p): i for i, p in enumerate(e.text_positions.tolist())}  # type: ignore[union-attr]
-            rows.append([float(e.text[where[p]]) for p in prompt_positions])  # type: ignore[index]
+            where = {int(p): i for i, p in enumerate(e.text_positions.tolist())}
+            rows.append([float(e.text[where[p]]) for p in prompt_positions])
         text = torch.tensor(rows).mean(0).tolist()
     ids_row = inputs["input_ids"][0].tolist()
     extras = {k: v for k, v in explanations[0].extras.items() if isinstance(v, (int, float, str))}

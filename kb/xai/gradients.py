@@ -67,7 +67,7 @@ class IntegratedGradients:
             ):
                 logits = adapter.logits(adapter.repeat(inputs, stop - start))
                 logits[:, target].float().sum().backward()
-            gradient += path.grad.float().sum(0)  # type: ignore[union-attr]
+            gradient += path.grad.float().sum(0)
         adapter.model.zero_grad(set_to_none=True)
         attribution = (difference[0] * gradient / self.steps).sum(-1)
         with torch.no_grad():

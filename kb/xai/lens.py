@@ -94,7 +94,7 @@ class TunedLens(LogitLens):
                 for i, s in enumerate(states[:-1])
             )
             optimiser.zero_grad()
-            loss.backward()  # type: ignore[union-attr]
+            loss.backward()
             optimiser.step()
         adapter.model.zero_grad(set_to_none=True)
         torch.random.set_rng_state(generator_state)

@@ -26,9 +26,14 @@ def _down_projections(adapter: Adapter) -> list[torch.nn.Module]:
 def neuron_activations(adapter: Adapter, inputs: Inputs) -> list[torch.Tensor]:
     """Per layer, the MLP neuron activations (B, S, neurons)."""
     seen: list[torch.Tensor] = []
+
+    def keep(x: torch.Tensor) -> torch.Tensor:
+        seen.append(x.detach())
+        return x
+
     with ExitStack() as stack, torch.no_grad():
         for module in _down_projections(adapter):
-            stack.enter_context(hooks.replace_input(module, lambda x: seen.append(x.detach()) or x))
+            stack.enter_context(hooks.replace_input(module, keep))
         adapter.run(inputs)
     return seen
 
@@ -89,4 +94,4 @@ class ModalityNeurons:
             (acts[0].float().abs() * off.to(acts.device)).sum(-1)
             for acts, off in zip(neuron_activations(adapter, inputs), self.selected, strict=True)
         )
-        return from_sequence(self.name, adapter, inputs, target, activity)  # type: ignore[arg-type]
+        return from_sequence(self.name, adapter, inputs, target, activity)

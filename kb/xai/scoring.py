@@ -74,7 +74,7 @@ def scores_for(
     fill: float | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """target_scores for masks given whole (they are small: one flag per cell or word)."""
-    total = (keep_image if keep_image is not None else keep_text).shape[0]  # type: ignore[union-attr]
+    total = (keep_image if keep_image is not None else keep_text).shape[0]
 
     def masks(start: int, stop: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         return (

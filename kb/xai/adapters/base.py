@@ -84,19 +84,19 @@ class Adapter:
     # --- where the parts are -------------------------------------------------------------------
     @property
     def language_model(self) -> nn.Module:
-        return self.model.model.language_model  # type: ignore[return-value]
+        return self.model.model.language_model
 
     @property
     def decoder_layers(self) -> nn.ModuleList:
-        return self.language_model.layers  # type: ignore[return-value]
+        return self.language_model.layers
 
     @property
     def final_norm(self) -> nn.Module:
-        return self.language_model.norm  # type: ignore[return-value]
+        return self.language_model.norm
 
     @property
     def lm_head(self) -> nn.Module:
-        return self.model.lm_head  # type: ignore[return-value]
+        return self.model.lm_head
 
     @property
     def vision_features(self) -> nn.Module:
@@ -244,7 +244,7 @@ class Adapter:
         keep_image: (N, cells) bool in grid order; keep_text: (N, text tokens) bool. A removed cell's pixels
         become `fill`: a number, or pixel values shaped like the example's (defaults to the adapter's fill).
         """
-        n = (keep_image if keep_image is not None else keep_text).shape[0]  # type: ignore[union-attr]
+        n = (keep_image if keep_image is not None else keep_text).shape[0]
         out = self.repeat(inputs, n)
         if keep_text is not None:
             ids = out["input_ids"]

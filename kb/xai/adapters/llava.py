@@ -20,7 +20,7 @@ class LlavaAdapter(Adapter):
     model_class = "LlavaForConditionalGeneration"
 
     def __init__(self, model: nn.Module, **kwargs: object) -> None:
-        super().__init__(model, **kwargs)  # type: ignore[arg-type]
+        super().__init__(model, **kwargs)
         strategy = model.config.vision_feature_select_strategy
         if strategy not in STRATEGIES:
             raise ValueError(
@@ -32,11 +32,11 @@ class LlavaAdapter(Adapter):
 
     @property
     def vision_features(self) -> nn.Module:
-        return self.model.model.multi_modal_projector  # type: ignore[return-value]
+        return self.model.model.multi_modal_projector
 
     @property
     def projector(self) -> nn.Module:
-        return self.model.model.multi_modal_projector  # type: ignore[return-value]
+        return self.model.model.multi_modal_projector
 
     @property
     def vision_layers(self) -> nn.ModuleList:
@@ -69,4 +69,4 @@ def _encoder_layers(tower: nn.Module) -> nn.ModuleList:
     """The vision tower's transformer layers (CLIP and SigLIP keep them in `encoder.layers`, some under
     `vision_model`)."""
     inner = getattr(tower, "vision_model", tower)
-    return inner.encoder.layers  # type: ignore[no-any-return]
+    return inner.encoder.layers

@@ -26,7 +26,7 @@ class LlavaNextAdapter(Adapter):
     model_class = "LlavaNextForConditionalGeneration"
 
     def __init__(self, model: nn.Module, **kwargs: object) -> None:
-        super().__init__(model, **kwargs)  # type: ignore[arg-type]
+        super().__init__(model, **kwargs)
         if model.config.vision_feature_select_strategy != "default":
             raise ValueError(
                 "LLaVA-NeXT is supported with vision_feature_select_strategy='default' only "
@@ -35,11 +35,11 @@ class LlavaNextAdapter(Adapter):
 
     @property
     def vision_features(self) -> nn.Module:
-        return self.model.model.multi_modal_projector  # type: ignore[return-value]
+        return self.model.model.multi_modal_projector
 
     @property
     def projector(self) -> nn.Module:
-        return self.model.model.multi_modal_projector  # type: ignore[return-value]
+        return self.model.model.multi_modal_projector
 
     @property
     def vision_layers(self) -> nn.ModuleList:

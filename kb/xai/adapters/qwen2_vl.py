@@ -28,15 +28,15 @@ class Qwen2VLAdapter(Adapter):
 
     @property
     def vision_features(self) -> nn.Module:
-        return self.model.model.visual.merger  # type: ignore[return-value]
+        return self.model.model.visual.merger
 
     @property
     def projector(self) -> nn.Module:
-        return self.model.model.visual.merger  # type: ignore[return-value]
+        return self.model.model.visual.merger
 
     @property
     def vision_layers(self) -> nn.ModuleList:
-        return self.model.model.visual.blocks  # type: ignore[return-value]
+        return self.model.model.visual.blocks
 
     def vision_patches(self, inputs: Inputs) -> int:
         return int(inputs["pixel_values"].shape[0])
