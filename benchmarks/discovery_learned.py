@@ -55,7 +55,7 @@ def main() -> None:
     )
     new = sorted((i for i, k in result.labels.items() if k == -1), key=lambda i: -result.out_of_fold[i])[: args.show]
     titles = {}
-    from kb.search.discover import plain_id, read_bulk
+    from kb.search.bulk import plain_id, read_bulk
 
     for raw, title, _ in read_bulk(args.bulk):
         titles.setdefault(plain_id(raw), title)

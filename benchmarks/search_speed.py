@@ -22,13 +22,24 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-QUERIES = ["which methods find neurons that fire only for images?", "contrastive decoding against hallucination",
-           "sparse autoencoders for vision models", "token pruning for faster LLaVA inference", "Grad-CAM"]
+QUERIES = [
+    "which methods find neurons that fire only for images?",
+    "contrastive decoding against hallucination",
+    "sparse autoencoders for vision models",
+    "token pruning for faster LLaVA inference",
+    "Grad-CAM",
+]
 
 
 def timed(code: str, cwd: Path) -> tuple[float, float, str]:
     """(wall seconds, peak MiB, stdout) of `python -c code`."""
-    out = subprocess.run(["/usr/bin/time", "-f", "@@%e %M", sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["/usr/bin/time", "-f", "@@%e %M", sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise SystemExit(out.stderr[-2000:])
     seconds, kib = out.stderr.rsplit("@@", 1)[1].split()
@@ -70,20 +81,40 @@ def corpus_build(root: Path) -> dict[str, float]:
         shutil.copytree(root / "papers", copy / "papers")
         shutil.copytree(root / "taxonomy", copy / "taxonomy")
         shutil.copytree(root / "build" / "search" / "base", copy / "build" / "search" / "base")
-        code = ("from kb.artefacts import Inputs; from kb.project import Project; from kb.search.store import ensure_index; "
-                "print(len(ensure_index(Inputs(Project.find())).ids))")
+        code = (
+            "from kb.artefacts import Inputs; from kb.project import Project; from kb.search.store import ensure_index; "
+            "print(len(ensure_index(Inputs(Project.find())).ids))"
+        )
         seconds, mib, out = timed(code, copy)
         records = int(out.strip())
-        result = {"records": records, "full_build_s": seconds, "full_build_docs_per_s": round(records / seconds, 1), "full_build_peak_mib": round(mib)}
+        result = {
+            "records": records,
+            "full_build_s": seconds,
+            "full_build_docs_per_s": round(records / seconds, 1),
+            "full_build_peak_mib": round(mib),
+        }
         # Incremental: change one record, then time a cold `kb search` (re-weighs the static model,
         # re-embeds that one record with the transformer, rebuilds the small faiss files).
         record = sorted((copy / "papers").glob("*.yaml"))[0]
-        record.write_text(record.read_text(encoding="utf-8").replace("summary: >-\n", "summary: >-\n  Changed for the benchmark.\n", 1), encoding="utf-8")
+        record.write_text(
+            record.read_text(encoding="utf-8").replace(
+                "summary: >-\n", "summary: >-\n  Changed for the benchmark.\n", 1
+            ),
+            encoding="utf-8",
+        )
         start = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "kb"), "search", "neurons", "--json"], cwd=copy, capture_output=True, check=True)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "kb"), "search", "neurons", "--json"],
+            cwd=copy,
+            capture_output=True,
+            check=True,
+        )
         result["incremental_cold_search_s"] = round(time.perf_counter() - start, 2)
-        seconds, mib, _ = timed("from kb.artefacts import Inputs; from kb.project import Project; from kb.search.ranking import Searcher; "
-                                "Searcher.open(Inputs(Project.find())).search('neurons')", copy)
+        seconds, mib, _ = timed(
+            "from kb.artefacts import Inputs; from kb.project import Project; from kb.search.ranking import Searcher; "
+            "Searcher.open(Inputs(Project.find())).search('neurons')",
+            copy,
+        )
         result["cold_search_after_rebuild_s"] = seconds
     return result
 
@@ -92,7 +123,7 @@ def bulk_build(root: Path, bulk: Path, sample: int) -> dict[str, float]:
     static_code = f"""
 import time, json
 from kb.artefacts import Inputs
-from kb.search.discover import read_bulk
+from kb.search.bulk import read_bulk
 from kb.project import Project
 from kb.search.store import ensure_index
 from kb.search.lexical import Lexical
@@ -105,10 +136,16 @@ print(json.dumps({{"papers": len(texts), "static_s": round(static, 2), "bm25_s":
 """
     seconds, mib, out = timed(static_code, root)
     result = json.loads(out.strip().splitlines()[-1])
-    result.update({"static_docs_per_s": round(result["papers"] / result["static_s"]), "static_bm25_total_s": seconds, "static_bm25_peak_mib": round(mib)})
+    result.update(
+        {
+            "static_docs_per_s": round(result["papers"] / result["static_s"]),
+            "static_bm25_total_s": seconds,
+            "static_bm25_peak_mib": round(mib),
+        }
+    )
     dense_code = f"""
 import time, json, itertools
-from kb.search.discover import read_bulk
+from kb.search.bulk import read_bulk
 from kb.search.transformer import encode_dense, load_transformer
 rows = list(itertools.islice(read_bulk(__import__('pathlib').Path({str(bulk)!r})), {sample}))
 load_transformer()
@@ -117,15 +154,24 @@ start = time.perf_counter(); encode_dense([t + '. ' + a for _, t, a in rows]); p
     seconds, mib, out = timed(dense_code, root)
     dense = json.loads(out.strip().splitlines()[-1])["seconds"]
     rate = sample / dense
-    result.update({"dense_sample": sample, "dense_docs_per_s": round(rate, 1), "dense_all_estimated_min": round(result["papers"] / rate / 60, 1),
-                   "dense_peak_mib": round(mib), "dense_process_s_incl_torch_import": seconds})
+    result.update(
+        {
+            "dense_sample": sample,
+            "dense_docs_per_s": round(rate, 1),
+            "dense_all_estimated_min": round(result["papers"] / rate / 60, 1),
+            "dense_peak_mib": round(mib),
+            "dense_process_s_incl_torch_import": seconds,
+        }
+    )
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, default=HERE.parent)
-    parser.add_argument("--bulk", type=Path, default=HERE.parent.parent / "shared" / "corpus" / "arxiv-llm-papers.jsonl.gz")
+    parser.add_argument(
+        "--bulk", type=Path, default=HERE.parent.parent / "shared" / "corpus" / "arxiv-llm-papers.jsonl.gz"
+    )
     parser.add_argument("--dense-sample", type=int, default=200)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

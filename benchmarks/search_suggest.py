@@ -34,7 +34,7 @@ def abstracts(corpus: Path) -> dict[str, str]:
                 out[row["arxiv_id"]] = row.get("abstract") or ""
     bulk = corpus / "arxiv-llm-papers.jsonl.gz"
     if bulk.is_file():
-        from kb.search.discover import plain_id, read_bulk
+        from kb.search.bulk import plain_id, read_bulk
 
         for raw, _, abstract in read_bulk(bulk):
             out.setdefault(plain_id(raw), abstract)
@@ -51,7 +51,20 @@ def main() -> None:
     kb = inputs.kb
     searcher = Searcher.open(inputs)
     texts = abstracts(args.corpus)
-    hits: dict[str, list[int]] = {k: [] for k in ("area@1", "area@2", "area@3", "contribution@1", "modality@1", "granularity@1", "method_family@1", "method_family@3", "model@1")}
+    hits: dict[str, list[int]] = {
+        k: []
+        for k in (
+            "area@1",
+            "area@2",
+            "area@3",
+            "contribution@1",
+            "modality@1",
+            "granularity@1",
+            "method_family@1",
+            "method_family@3",
+            "model@1",
+        )
+    }
     from_abstract = 0
     learned = _cross_validated(inputs, texts) if args.learned else {}
     for record in kb:

@@ -35,17 +35,19 @@ def base_vectors() -> np.ndarray:
         return np.random.default_rng(0).standard_normal((28_000, DIMS)).astype(np.float32)
     from kb.artefacts import Inputs
     from kb.project import Project
-    from kb.search.discover import read_bulk
+    from kb.search.bulk import read_bulk
     from kb.search.store import ensure_index
 
     encoder = ensure_index(Inputs(Project(HERE.parent))).encoder
     texts = [f"{t}. {a}" for _, t, a in read_bulk(BULK)]
-    return np.vstack([encoder.encode(texts[i:i + 4096]) for i in range(0, len(texts), 4096)])
+    return np.vstack([encoder.encode(texts[i : i + 4096]) for i in range(0, len(texts), 4096)])
 
 
 def grow(base: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     reps = -(-size // len(base))
-    out = np.vstack([base + (rng.standard_normal(base.shape).astype(np.float32) * 0.05 if r else 0) for r in range(reps)])[:size]
+    out = np.vstack(
+        [base + (rng.standard_normal(base.shape).astype(np.float32) * 0.05 if r else 0) for r in range(reps)]
+    )[:size]
     out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-12
     return np.ascontiguousarray(out, dtype=np.float32)
 
@@ -90,7 +92,12 @@ def measure(vectors: np.ndarray, queries: np.ndarray) -> dict[str, dict[str, flo
     build = time.perf_counter() - start
     ivf.nprobe = max(1, lists // 32)
     ms, found = timed_queries(ivf, queries)
-    out["ivf"] = {"build_s": round(build, 2), "query_ms": round(ms, 3), "recall@10": round(recall(found, truth), 3), "lists": lists}
+    out["ivf"] = {
+        "build_s": round(build, 2),
+        "query_ms": round(ms, 3),
+        "recall@10": round(recall(found, truth), 3),
+        "lists": lists,
+    }
     return out
 
 

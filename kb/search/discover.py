@@ -13,19 +13,15 @@ is the best one `kb suggest` gives from the title and abstract (computed for the
 
 from __future__ import annotations
 
-import gzip
-import json
 import math
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb.artefacts import Inputs
-from kb.errors import KbError
-from kb.identifier import normalise_arxiv
 from kb.knowledge_base import KnowledgeBase
+from kb.search.bulk import plain_id, read_bulk
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,35 +46,6 @@ class Candidate:
     @property
     def new(self) -> bool:
         return not self.known and not self.triaged
-
-
-def read_bulk(path: Path) -> Iterator[tuple[str, str, str]]:
-    """(arxiv id, title, abstract) per line of a JSON-lines file, gzip-compressed or not."""
-    with path.open("rb") as probe:
-        compressed = probe.read(2) == b"\x1f\x8b"
-    opener = gzip.open if compressed else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    raise KbError(f"{path}:{number}: not a JSON object ({exc})") from None
-                if not isinstance(row, dict):
-                    raise KbError(f"{path}:{number}: not a JSON object")
-                for key in ("arxiv_id", "title"):
-                    if not isinstance(row.get(key), str) or not row[key].strip():
-                        raise KbError(f"{path}:{number}: field '{key}' is missing or not text")
-                abstract = row.get("abstract")
-                yield (
-                    row["arxiv_id"].strip(),
-                    " ".join(row["title"].split()),
-                    abstract if isinstance(abstract, str) else "",
-                )
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise KbError(f"{path}: cannot read it ({exc})") from None
 
 
 def discover(inputs: Inputs, path: Path, learned: bool = True) -> list[Candidate]:
@@ -164,10 +131,3 @@ def _areas(
         areas = suggest(searcher, kb, rows[i][1], rows[i][2], exclude=exclude, learned=learned).areas
         out[i] = areas[0][0] if areas else ""
     return out
-
-
-def plain_id(arxiv_id: str) -> str:
-    try:
-        return normalise_arxiv(arxiv_id)
-    except (KbError, ValueError):
-        return arxiv_id

@@ -332,7 +332,7 @@ def train(inputs: Inputs, bulk: Path, progress: bool = False) -> Training:
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import StandardScaler
 
-    from kb.search.discover import plain_id, read_bulk
+    from kb.search.bulk import plain_id, read_bulk
     from kb.search.static import source_hash
 
     kb = inputs.kb

@@ -8,8 +8,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cache, cached_property
-from pathlib import PurePosixPath
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
@@ -18,6 +17,7 @@ from kb import venues
 from kb.identifier import file_stem
 from kb.knowledge_base import KnowledgeBase
 from kb.records import Lineage, Record
+from kb.site.address import doc_url, root_prefix
 from kb.site.settings import Settings
 
 
@@ -31,24 +31,6 @@ def area_doc(area_id: str) -> str:
 
 def method_doc(name: str) -> str:
     return f"methods/{name}.md"
-
-
-@cache
-def doc_url(doc: str) -> str:
-    """The site-relative address of a Markdown page under directory URLs: papers/x.md -> papers/x/.
-    (Plain string work, cached: pages of thousands of papers ask for hundreds of thousands of links.)"""
-    if doc == "index.md":
-        return ""
-    if doc.endswith("/index.md"):
-        return doc[: -len("index.md")]
-    path = PurePosixPath(doc)
-    return str(path.with_suffix("")) + "/"
-
-
-@cache
-def root_prefix(doc: str) -> str:
-    """'../' repeated to climb from a page's address back to the site root."""
-    return "../" * doc_url(doc).count("/")
 
 
 def slug(text: str) -> str:

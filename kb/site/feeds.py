@@ -25,7 +25,8 @@ from typing import Any
 from kb.knowledge_base import KnowledgeBase
 from kb.records import Record
 from kb.site import markdown_safety as safe
-from kb.site.context import doc_url, paper_doc
+from kb.site.address import doc_url
+from kb.site.context import paper_doc
 
 FEED = "feed.xml"
 PERSPECTIVE_FEED = "feeds/{root}.xml"

@@ -29,7 +29,8 @@ from kb.site import (
     shell,
     tag_pages,
 )
-from kb.site.context import SiteContext, area_doc, doc_url, method_doc, paper_doc
+from kb.site.address import doc_url
+from kb.site.context import SiteContext, area_doc, method_doc, paper_doc
 
 DOCS_DIR = ".site-src"
 # Pages other engineers write; a placeholder stands in until they exist, so the nav always resolves.

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from kb.records import Record
 from kb.site import markdown_safety as safe
-from kb.site.context import SiteContext, paper_doc, root_prefix
+from kb.site.address import root_prefix
+from kb.site.context import SiteContext, paper_doc
 
 WIDTH, HEIGHT = 900, 440
 RX, RY = 175, 165

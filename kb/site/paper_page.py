@@ -16,7 +16,8 @@ from kb.identifier import file_stem
 from kb.records import Record
 from kb.site import markdown_safety as safe
 from kb.site import neighbourhood, tables
-from kb.site.context import SiteContext, area_doc, doc_url, method_doc, paper_doc
+from kb.site.address import doc_url
+from kb.site.context import SiteContext, area_doc, method_doc, paper_doc
 from kb.site.descriptions import summary
 from kb.site.shell import Page
 

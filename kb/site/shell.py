@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from kb.site.context import doc_url
+from kb.site.address import doc_url
 
 PAGES = ".pages"
 INSERTS = ".inserts"

@@ -13,7 +13,8 @@ from collections import defaultdict
 
 from kb.records import Record
 from kb.site import markdown_safety as safe
-from kb.site.context import SiteContext, paper_doc, root_prefix
+from kb.site.address import root_prefix
+from kb.site.context import SiteContext, paper_doc
 
 AUTHORS_SHOWN = 3
 

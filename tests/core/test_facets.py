@@ -30,7 +30,9 @@ def add_evidence_facet(root: Path) -> None:
     text = text.replace("\nterms:\n", "\n" + NEW_FACET.rstrip("\n") + "\nterms:\n" + NEW_TERMS, 1)
     path.write_text(text)
     record = root / "papers" / "2311.16922.yaml"
-    record.write_text(record.read_text().replace("contribution: method\n", "contribution: method\nevidence: [causal]\n", 1))
+    record.write_text(
+        record.read_text().replace("contribution: method\n", "contribution: method\nevidence: [causal]\n", 1)
+    )
 
 
 def test_the_record_base_fields_are_the_reserved_names() -> None:
@@ -38,15 +40,34 @@ def test_the_record_base_fields_are_the_reserved_names() -> None:
     assert RESERVED - set(Record.model_fields) <= {"added"}  # reserved for a field to come
 
 
-@pytest.mark.parametrize(("old", "new", "words"), [
-    ("{key: modality, field: modalities,", "{key: granularity, field: modalities,", "facet 'granularity' is declared twice"),
-    ("{key: modality, field: modalities,", "{key: modality, field: summary,", "'summary' is already a record field"),
-    ("{key: modality, field: modalities,", "{key: modality, field: granularity,", "'granularity' is already facet 'granularity'"),
-    ("terms: modality, max: 6}", "terms: modalities, max: 6}", "no vocabulary 'modalities' under terms: (did you mean 'modality'?)"),
-    ("terms: modality, max: 6}", "max: 6}", "give exactly one vocabulary"),
-    ("terms: method-families.yaml", "terms: ../secrets.yaml", "is not a vocabulary file name"),
-    ("{key: modality,", "{key: Modality!,", "String should match pattern"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        (
+            "{key: modality, field: modalities,",
+            "{key: granularity, field: modalities,",
+            "facet 'granularity' is declared twice",
+        ),
+        (
+            "{key: modality, field: modalities,",
+            "{key: modality, field: summary,",
+            "'summary' is already a record field",
+        ),
+        (
+            "{key: modality, field: modalities,",
+            "{key: modality, field: granularity,",
+            "'granularity' is already facet 'granularity'",
+        ),
+        (
+            "terms: modality, max: 6}",
+            "terms: modalities, max: 6}",
+            "no vocabulary 'modalities' under terms: (did you mean 'modality'?)",
+        ),
+        ("terms: modality, max: 6}", "max: 6}", "give exactly one vocabulary"),
+        ("terms: method-families.yaml", "terms: ../secrets.yaml", "is not a vocabulary file name"),
+        ("{key: modality,", "{key: Modality!,", "String should match pattern"),
+    ],
+)
 def test_bad_declarations_name_file_line_and_field(toy_root: Path, old: str, new: str, words: str) -> None:
     path = toy_root / "taxonomy" / "facets.yaml"
     text = path.read_text()
@@ -74,7 +95,10 @@ def test_a_declared_facet_reaches_every_place(search_root: Path, run_kb) -> None
     with pytest.raises(ValidationFailed) as caught:
         load(Project(toy_root))
     [problem] = caught.value.problems
-    assert (problem.field, problem.line) == ("evidence[0]", 13) and "unknown evidence type 'casual' (did you mean 'causal'?)" in problem.message
+    assert (problem.field, problem.line) == (
+        "evidence[0]",
+        13,
+    ) and "unknown evidence type 'casual' (did you mean 'causal'?)" in problem.message
     bad.write_text(bad.read_text().replace("evidence: [casual]", "evidence: [causal]"))
     # the database and kb list (an option made from the declaration; names and ids both work)
     listed = run_kb("list", "--evidence", "Causal", "--json", cwd=toy_root)
@@ -98,7 +122,8 @@ def test_a_declared_facet_reaches_every_place(search_root: Path, run_kb) -> None
     # the site: chips and filters of area pages, the browser search's papers and filters
     from kb import graph
     from kb.site import area_pages, paper_page, search_assets
-    from kb.site.context import SiteContext, area_doc, doc_url, paper_doc
+    from kb.site.address import doc_url
+    from kb.site.context import SiteContext, area_doc, paper_doc
     from kb.search.store import ensure_index
 
     ctx = SiteContext(kb=kb, graph=graph.build(kb))
@@ -112,7 +137,11 @@ def test_a_declared_facet_reaches_every_place(search_root: Path, run_kb) -> None
     assets = search_assets.build(index, kb, {r.id: doc_url(paper_doc(r.id)) for r in kb})
     papers = json.loads(assets.files["papers.json"])["papers"]
     meta = json.loads(assets.files["meta.json"])
-    facet = {"key": "evidence", "label": "Evidence type", "values": {"causal": "Causal", "correlational": "Correlational"}}
+    facet = {
+        "key": "evidence",
+        "label": "Evidence type",
+        "values": {"causal": "Causal", "correlational": "Correlational"},
+    }
     assert facet in meta["facets"]
     at = meta["facets"].index(facet)
     assert next(p for p in papers if p[0] == "2311.16922")[5][at] == [0]  # the first value: causal

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +35,28 @@ def toy_context(toy_root: Path) -> SiteContext:
 
 def test_method_page_shows_its_results_row_and_links_both_ways(toy_root: Path) -> None:
     ctx = toy_context(toy_root)
-    ctx.methods = {"vcd": FakeMethod("vcd", "Visual <b>contrastive</b> decoding", "2311.16922", "kb.xai.decoding:VisualContrastiveDecoding",
-                                     "Subtracts the answer given a noised image.", related=("2305.10355",))}
-    ctx.bench = {"architectures": ["llava"], "methods": {"vcd": {"paper_id": "2311.16922", "title": "x", "ms_per_example": {"llava": 3.0},
-                                                                 "metrics": {"pointing_game": {"llava": {"pooled": [0.5, 0.4, 0.6],
-                                                                                                         "seeds": {"0": [0.5, 0.4, 0.6]}}}}}},
-                 "decoding_and_neurons": {"llava": {"0": {"vcd": {"vcd_accuracy": 0.25}}}}}
+    ctx.methods = {
+        "vcd": FakeMethod(
+            "vcd",
+            "Visual <b>contrastive</b> decoding",
+            "2311.16922",
+            "kb.xai.decoding:VisualContrastiveDecoding",
+            "Subtracts the answer given a noised image.",
+            related=("2305.10355",),
+        )
+    }
+    ctx.bench = {
+        "architectures": ["llava"],
+        "methods": {
+            "vcd": {
+                "paper_id": "2311.16922",
+                "title": "x",
+                "ms_per_example": {"llava": 3.0},
+                "metrics": {"pointing_game": {"llava": {"pooled": [0.5, 0.4, 0.6], "seeds": {"0": [0.5, 0.4, 0.6]}}}},
+            }
+        },
+        "decoding_and_neurons": {"llava": {"0": {"vcd": {"vcd_accuracy": 0.25}}}},
+    }
     page = feature_pages.method_page(ctx, "vcd", has_figure=True)
     assert "&lt;b&gt;contrastive&lt;/b&gt;" in page and "<b>" not in page
     assert re.search(r'<a href="\.\./\.\./papers/2311\.16922/" data-paper-id="2311\.16922">', page)
@@ -89,12 +104,18 @@ def test_statistics_page_has_count_tables_beside_the_plots(toy_root: Path) -> No
         assert table, key
         numbers = [int(n) for n in re.findall(r"<td>(\d+)</td></tr>", table.group(1))]
         assert numbers == list(counts[key].values()), key
-    assert page.index('data-counts="year"') < page.index('id="kb-chart-granularity"') < page.index('data-counts="granularity"')
+    assert (
+        page.index('data-counts="year"')
+        < page.index('id="kb-chart-granularity"')
+        < page.index('data-counts="granularity"')
+    )
     # Charts are SVG drawn at build time, coloured by CSS classes: no charting library, no inline colours.
     assert "<svg" in page and "plotly" not in page.lower() and 'class="kb-p-model"' in page
 
 
-@pytest.mark.parametrize("value", ["the model's view", "a & b <i>x</i>", "C# [x](javascript:alert(1)) {: .x} *y*", "back\\slash &#39;"])
+@pytest.mark.parametrize(
+    "value", ["the model's view", "a & b <i>x</i>", "C# [x](javascript:alert(1)) {: .x} *y*", "back\\slash &#39;"]
+)
 def test_text_escapes_once_and_round_trips(value: str) -> None:
     import html
 
@@ -107,10 +128,13 @@ def test_text_escapes_once_and_round_trips(value: str) -> None:
 
 def test_curators_note_is_shown_apart_and_labelled_as_ours(toy_root: Path) -> None:
     path = toy_root / "papers" / "2311.16922.yaml"
-    path.write_text(path.read_text() + "curators_note: A decoding paper, kept because it makes the <b>weight</b> of language priors visible.\n")
+    path.write_text(
+        path.read_text()
+        + "curators_note: A decoding paper, kept because it makes the <b>weight</b> of language priors visible.\n"
+    )
     ctx = toy_context(toy_root)
     page = paper_page.render(ctx, ctx.kb.records["2311.16922"]).body
-    note = page[page.index('<aside class="kb-curators-note"'):]
+    note = page[page.index('<aside class="kb-curators-note"') :]
     assert "Curators' note" in note and "not a claim of the paper" in note
     assert "&lt;b&gt;weight&lt;/b&gt;" in note and "<b>" not in note
     assert page.index("<h2>Findings</h2>") < page.index("kb-curators-note")

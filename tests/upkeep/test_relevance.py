@@ -39,11 +39,26 @@ def test_training_writes_a_small_reproducible_model(curated_build: Path, tmp_pat
 
 def test_discover_ranks_with_the_model(curated_root: Path, run_kb) -> None:
     rows = [
-        {"arxiv_id": "2611.00011", "title": "Soil moisture from radar satellites", "abstract": "Regression on radar backscatter."},
-        {"arxiv_id": "2611.00012", "title": "Attention to visual tokens explains hallucination in vision-language models",
-         "abstract": "We trace hallucinated objects in multimodal LLMs to attention heads that ignore image tokens."},
-        {"arxiv_id": "2611.00013", "title": "Quantum annealing for scheduling", "abstract": "An annealer schedules jobs."},
-        {"arxiv_id": "2501.00201", "title": "Graph neural networks for traffic forecasting", "abstract": "Triaged already."},
+        {
+            "arxiv_id": "2611.00011",
+            "title": "Soil moisture from radar satellites",
+            "abstract": "Regression on radar backscatter.",
+        },
+        {
+            "arxiv_id": "2611.00012",
+            "title": "Attention to visual tokens explains hallucination in vision-language models",
+            "abstract": "We trace hallucinated objects in multimodal LLMs to attention heads that ignore image tokens.",
+        },
+        {
+            "arxiv_id": "2611.00013",
+            "title": "Quantum annealing for scheduling",
+            "abstract": "An annealer schedules jobs.",
+        },
+        {
+            "arxiv_id": "2501.00201",
+            "title": "Graph neural networks for traffic forecasting",
+            "abstract": "Triaged already.",
+        },
     ]
     bulk = curated_root / "new.jsonl.gz"
     with gzip.open(bulk, "wt", encoding="utf-8") as handle:
@@ -55,7 +70,11 @@ def test_discover_ranks_with_the_model(curated_root: Path, run_kb) -> None:
     assert "2501.00201" not in [c["id"] for c in found]  # triaged: not shown again
     (curated_root / relevance.MODEL_FILE).write_text('{"format": 1, "weights": "nonsense"}')
     broken = run_kb("discover", str(bulk), cwd=curated_root)
-    assert broken.returncode == 1 and "kb: " in broken.stderr and "retrain it with `kb discover FILE --train`" in broken.stderr
+    assert (
+        broken.returncode == 1
+        and "kb: " in broken.stderr
+        and "retrain it with `kb discover FILE --train`" in broken.stderr
+    )
 
 
 @pytest.mark.shared
@@ -65,14 +84,17 @@ def test_the_committed_model_on_the_reference_data() -> None:
         pytest.skip("the reference data (../shared/corpus) is not here")
     from sklearn.metrics import roc_auc_score
 
-    from kb.search.discover import plain_id, read_bulk
+    from kb.search.bulk import plain_id, read_bulk
 
     inputs = Inputs(Project(REPO))
     model = relevance.RelevanceModel.read(REPO / relevance.MODEL_FILE)
     assert model is not None and model.info["metrics"]["cv_roc_auc"] >= 0.90
     kb = inputs.kb
-    papers = [relevance.Paper(plain_id(i), t, a) for i, t, a in read_bulk(bulk)
-              if plain_id(i) in kb.records or plain_id(i) in kb.triage]
+    papers = [
+        relevance.Paper(plain_id(i), t, a)
+        for i, t, a in read_bulk(bulk)
+        if plain_id(i) in kb.records or plain_id(i) in kb.triage
+    ]
     scores = relevance.Scorer(inputs, model).scores(papers)
     labels = [p.id in kb.records for p in papers]
     assert roc_auc_score(labels, scores) >= 0.90
