@@ -66,12 +66,13 @@ def add(
             f"{shown} already exist{'s' if len(existing) == 1 else ''}; nothing written. `kb add --update"
             f" {' '.join(existing)}` refreshes the arXiv facts and shows what changes"
         )
+    # Read before fetching: a file another `kb add` creates meanwhile is then a conflict, not an update.
+    olds = {paper_id: _read(project, path) for paper_id, path in targets.items()}
     fetcher = arxiv_api.Fetcher(timeout=timeout)
     papers: list[ArxivPaper] = []
     for paper_id in wanted:
         click.echo(f"fetching {paper_id} from arXiv ...", err=True)
         papers.append(fetcher.fetch(paper_id))
-    olds = {p.id: _read(project, targets[p.id]) for p in papers}
     to_draft = [p for p in papers if olds[p.id] is None or draft.is_draft(olds[p.id] or "")]
     drafts = draft_texts(project, to_draft, suggest=not no_suggest)
     plans: list[_Planned] = []

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 THREADS = 2
 BATCH = 32
+# Up to this many texts are embedded by `kb.search.minilm` (torch alone) rather than sentence-transformers,
+# whose import costs more than embedding them: the common case of a rebuild after a few records changed.
+FEW = 64
 DIMENSIONS = 384
 KIND = "embeddings"
 
@@ -71,6 +74,12 @@ def encode_dense(texts: Sequence[str], progress: bool = False) -> np.ndarray:
 
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    if len(texts) <= FEW:
+        from kb.search import minilm
+
+        return np.concatenate(
+            [minilm.encode(model_source_dir(), texts[i : i + BATCH], THREADS) for i in range(0, len(texts), BATCH)]
+        )
     model = load_transformer()
     vectors = model.encode(
         list(texts),
