@@ -119,10 +119,12 @@ def synthetic(root: Path, n: int) -> None:
 def clean(root: Path) -> None:
     """Everything derived, except the caches that depend only on the model and the texts."""
     build = root / "build"
-    for path in [build / "site", build / "kb.sqlite", build / "search" / "index", build / "map", root / ".site-src"]:
-        if path.is_dir():
+    # build/site is a symbolic link to the published build/site.<pid>.<random>/ folder (kb.site.build.publish).
+    sites = list(build.glob("site.*"))
+    for path in [build / "site", *sites, build / "kb.sqlite", build / "search" / "index", build / "map", root / ".site-src"]:
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-        elif path.exists():
+        elif path.is_symlink() or path.exists():
             path.unlink()
 
 
