@@ -65,7 +65,12 @@ def config(architecture: str) -> Any:
             projector_hidden_act="gelu",
         )
     if architecture == "qwen2_vl":
-        text["rope_parameters"] = {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0}
+        # Multimodal rotary positions split a head's 8 frequencies into time (2), height (3) and width (3), fastest
+        # first. With the usual base of 10,000 the width gets the three slowest (0.013 rad at most across the 4
+        # columns), so the decoder cannot tell which image token is cell k (Qwen's ViT adds no absolute position)
+        # and the toy stayed at chance; with a base of 2 every frequency turns 0.5-1 rad per step. Real
+        # checkpoints have 64 frequencies and grids of dozens of tokens; the toy has neither.
+        text["rope_parameters"] = {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 2.0}
         return transformers.Qwen2VLConfig(
             text_config=text,
             image_token_id=toy_task.IMAGE,
