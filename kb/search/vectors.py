@@ -2,10 +2,10 @@
 an HNSW graph above `EXACT_UNTIL` vectors.
 
 The crossover was measured with `benchmarks/vector_search.py` on this project's 2-core machine (figures in
-site/search.md): exact search answers a query in about 1 ms at 10,000 vectors and grows linearly, HNSW stays
-near 0.1-0.3 ms at a recall@10 near 0.99 but costs seconds to build, so exact search wins until a few tens of
-thousands of vectors. The records will not reach that size; bulk files for discovery (arXiv's full metadata:
-millions) do.
+site/search.md): exact search answers a query in about 1 ms at 10,000 vectors and grows linearly (109 ms at a
+million), HNSW stays under 1 ms at a recall@10 of 0.98-0.99 but costs seconds to minutes to build (9 minutes at
+a million), so exact search wins until a few tens of thousands of vectors. The records will not reach that size;
+bulk files for discovery (arXiv's full metadata: millions) do.
 """
 
 from __future__ import annotations
