@@ -21,7 +21,9 @@ from kb import atomic
 from kb.xai import toy_task
 
 ARCHITECTURES = ("llava", "qwen2_vl")
-TRAIN_STEPS = 400
+# 400 steps left the LLaVA toy of seed 1 at 0.80 accuracy (the benchmark needs 0.9); at 800 every seed of both
+# architectures reaches 0.998 or more on 512 held-out questions.
+TRAIN_STEPS = 800
 BATCH = 96
 LEARNING_RATE = 3e-3
 THREADS = 2
