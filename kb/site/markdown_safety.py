@@ -8,6 +8,7 @@ through `url()`, which only ever lets http(s) through.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -45,7 +46,19 @@ _TABLE = str.maketrans(_ENTITIES)
 
 def text(value: object) -> str:
     """Every HTML and Markdown special character as an entity: renders exactly as written."""
-    return str(value).translate(_TABLE)
+    value = value if isinstance(value, str) else str(value)
+    return _escaped(value) if len(value) <= _REMEMBERED else value.translate(_TABLE)
+
+
+# A site build escapes ~280 strings a paper page, most of them short repeats (names, model and method chips,
+# neighbours' titles): remembering those halves the time spent escaping. Long texts (summaries) rarely repeat
+# and would only grow the build's peak memory.
+_REMEMBERED = 160
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _escaped(value: str) -> str:
+    return value.translate(_TABLE)
 
 
 def attr(value: object) -> str:

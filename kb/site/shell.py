@@ -16,6 +16,12 @@ page. Generated pages that mkdocs does render (areas, indexes, the map: they are
 HTML out of Markdown the same way: a placeholder in the page, the HTML under `.site-src/.inserts/`, put in by
 the same hook (mkdocs' HTML parsing of a 500-row table took seconds a page). `kb site build`, `kb site serve` and a
 plain `mkdocs build` all run the hook.
+
+A rebuild reuses what did not change: `kb site build` names the published site (`reusing`), and a filled page
+that is byte for byte the page there is hard-linked instead of written. On this machine's ext4 creating 10,000
+20 KiB files takes ~9 s and linking them ~1.4 s, so a rebuild after one record changed no longer pays for
+rewriting every paper page. The published site is never written to (a build writes a new folder), so sharing
+its files is safe.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ from __future__ import annotations
 import gzip
 import html
 import json
+import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +100,18 @@ def shell_markdown() -> str:
 
 # -- the hook side: runs inside the mkdocs build ------------------------------------------------------------
 
+_previous: list[Path] = []  # the published site that unchanged pages are linked from (set by `reusing`)
+
+
+@contextmanager
+def reusing(previous: Path | None) -> Iterator[None]:
+    """While the mkdocs build inside runs, pages identical to those in `previous` are hard-linked from it."""
+    _previous[:] = [previous] if previous is not None and previous.is_dir() else []
+    try:
+        yield
+    finally:
+        _previous.clear()
+
 
 def on_post_build(config: Any) -> None:
     docs = Path(config["docs_dir"])
@@ -110,11 +131,24 @@ def on_post_build(config: Any) -> None:
                 raise RuntimeError(f"no shell page for {address} ({address.count('/')} folders deep)")
             out = site / address / "index.html"
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(fill(shell, page, site_url), encoding="utf-8")
+            _put(out, fill(shell, page, site_url).encode(), address)
             written.append(address)
     shutil.rmtree(site / SHELLS, ignore_errors=True)
     _put_inserts(docs, site)
     write_sitemap(site, site_url, written)
+
+
+def _put(out: Path, data: bytes, address: str) -> None:
+    """Write a filled page, or link the published site's copy of it when that is the same bytes."""
+    if _previous:
+        old = _previous[0] / address / "index.html"
+        try:
+            if old.stat().st_size == len(data) and old.read_bytes() == data:
+                os.link(old, out)
+                return
+        except OSError:  # no such page yet, or a file system without hard links: write it
+            pass
+    out.write_bytes(data)
 
 
 def _put_inserts(docs: Path, site: Path) -> None:
@@ -130,6 +164,7 @@ def _put_inserts(docs: Path, site: Path) -> None:
         text = page.read_text(encoding="utf-8")
         if marker not in text:
             raise RuntimeError(f"{doc}: the page has no placeholder for its heavy part")
+        page.unlink()  # a new file, never a write into one that may be linked from the published site
         page.write_text(text.replace(marker, path.read_text(encoding="utf-8"), 1), encoding="utf-8")
 
 

@@ -138,3 +138,70 @@ def test_a_reader_that_goes_away_is_a_failure_and_the_site_stays_whole(first_bui
         os.close(write)
     assert done.returncode != 0
     assert _site_files(root) == files
+
+
+def test_a_rebuild_links_unchanged_pages_and_never_writes_into_the_published_site(first_build: tuple[Path, list[str]]) -> None:
+    """Unchanged record pages are hard-linked from the published site; a changed one is a new file, and
+    the published site's files keep their bytes (a reader of the old site never sees a half-new page)."""
+    root, files = first_build
+    build = root / "build"
+    record = root / "papers" / "2305.10355.yaml"
+    original = record.read_text(encoding="utf-8")
+    old_site = (build / "site").resolve()
+    kept, changed = old_site / "papers" / "2311.16922" / "index.html", old_site / "papers" / "2305.10355" / "index.html"
+    before, kept_inode = changed.read_bytes(), kept.stat().st_ino
+    witness = root / "witness.html"  # a second name keeps the old page's inode readable after the old site goes
+    os.link(changed, witness)
+    try:
+        record.write_text(original.replace("summary: >-\n", "summary: >-\n  Edited for the page-reuse test.\n", 1), encoding="utf-8")
+        run = _build(root)
+        out, err = run.communicate(timeout=1200)
+        assert run.returncode == 0, err + out
+        new_site = (build / "site").resolve()
+        assert new_site != old_site
+        assert (new_site / "papers" / "2311.16922" / "index.html").stat().st_ino == kept_inode
+        new_changed = new_site / "papers" / "2305.10355" / "index.html"
+        assert "Edited for the page-reuse test." in new_changed.read_text(encoding="utf-8")
+        assert new_changed.stat().st_ino != witness.stat().st_ino
+        assert witness.read_bytes() == before
+        assert _site_files(root) == files
+    finally:
+        record.write_text(original, encoding="utf-8")
+        witness.unlink()
+
+
+def test_old_sites_are_removed_by_a_detached_process(first_build: tuple[Path, list[str]]) -> None:
+    root, files = first_build
+    (root / "papers" / "2311.16922.yaml").touch()
+    run = _build(root)
+    out, err = run.communicate(timeout=1200)
+    assert run.returncode == 0, err
+    assert _stray(root) == []
+    trash = root / "build" / ".trash"
+    deadline = time.monotonic() + 60
+    while trash.is_dir() and any(trash.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not trash.is_dir() or not any(trash.iterdir())
+
+
+def test_a_failed_database_build_in_the_child_stops_the_publication(first_build: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database is built in a forked child alongside the site; its failure reaches the caller with its
+    message and the published site stays as it was."""
+    from kb import db
+    from kb.errors import KbError
+    from kb.project import Project
+    from kb.site import build as site_build
+
+    root, files = first_build
+    published = os.readlink(root / "build" / "site")
+
+    def full(project: object, kb: object = None) -> None:
+        raise KbError("cannot write build/kb.sqlite: no space left on the device", hint="free some space")
+
+    monkeypatch.setattr(db, "ensure_built", full)
+    with pytest.raises(KbError) as caught:
+        site_build.build(Project(root), xai=False)
+    assert caught.value.message == "cannot write build/kb.sqlite: no space left on the device"
+    assert caught.value.hint == "free some space"
+    assert os.readlink(root / "build" / "site") == published
+    assert _site_files(root) == files and _stray(root) == []
