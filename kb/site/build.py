@@ -10,8 +10,8 @@ replacing the symbolic link `build/site` in one rename. Leftovers of killed buil
 next one starts (and old sites once a new one is published) and removed by a detached process; a failed build
 removes its own folder and leaves the published site as it was.
 
-The database is built in a forked child while the site is generated (the site does not read it; on two cores
-this takes its 2-4 s off a rebuild); the site is published only once the database is built too.
+The database is built in a forked child while the site is generated (the site does not read it, and on two cores
+its seconds overlap the generation's); the site is published only once the database is built too.
 """
 
 from __future__ import annotations

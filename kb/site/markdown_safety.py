@@ -51,8 +51,8 @@ def text(value: object) -> str:
 
 
 # A site build escapes ~280 strings a paper page, most of them short repeats (names, model and method chips,
-# neighbours' titles): remembering those halves the time spent escaping. Long texts (summaries) rarely repeat
-# and would only grow the build's peak memory.
+# neighbours' titles): remembering those saves translating them again (1.4 million calls for 5,000 papers).
+# Long texts (summaries) rarely repeat and would only grow the build's peak memory.
 _REMEMBERED = 160
 
 
