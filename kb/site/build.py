@@ -114,9 +114,10 @@ def publish(folder: Path, target: Path) -> None:
 
 
 def clean_leftovers(project: Project) -> None:
-    """Remove what killed or failed builds left in build/: site folders no link points at, half-made links,
-    the staging folders of earlier versions, temporary database copies and their journals.
-    Called with the site lock held, so no other site build is writing any of them."""
+    """Clear what killed or failed builds left in build/: site folders no link points at (moved to the trash,
+    which a detached process empties), half-made links, the staging folders of earlier versions, temporary
+    database copies and their journals. Called with the site lock held, so no other site build is writing
+    any of them."""
     build_dir = project.build_dir
     target = site_dir(project)
     current = _published(target)
