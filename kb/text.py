@@ -33,6 +33,8 @@ def problem(value: str, *, multiline: bool = False) -> str | None:
     found = _CONTROL.search(value)
     if found is not None:
         return f"contains the control character {_escaped(found.group(0))}"
+    if value.isascii():  # the common case, and no separator or format character is ASCII: skip the scans below
+        return None
     if multiline:
         other = next((c for c in value if c in "\u2028\u2029"), None)
         if other is not None:
@@ -63,7 +65,7 @@ def multi_line(value: str) -> str:
 def comparable(value: str) -> str:
     """A key under which two strings that look alike are equal: NFKC, casefolded, format characters dropped."""
     folded = unicodedata.normalize("NFKC", value).casefold()
-    return "".join(c for c in folded if not _is_format(c))
+    return folded if folded.isascii() else "".join(c for c in folded if not _is_format(c))
 
 
 def _escaped(char: str) -> str:

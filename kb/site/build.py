@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import html
+import json
 import logging
 import multiprocessing
 import os
@@ -38,6 +39,7 @@ from kb.knowledge_base import KnowledgeBase
 from kb.project import Project, source_stamp
 from kb.site.context import area_doc
 from kb.site.generate import DOCS_DIR, Generated, generate
+from kb.site.shell import Published, reusing
 
 CONFIG = "mkdocs.yml"
 BROWSE = "Browse"
@@ -69,12 +71,12 @@ def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildRe
             clock = time.perf_counter()
             try:
                 config = _config(project, kb, site_dir=staging, strict=strict)
-                from kb.site import shell
-
-                with shell.reusing(target.resolve() if _published(target) else None):
+                previous = _read_published(project, target.resolve()) if _published(target) else None
+                with reusing(previous, generated.keys) as reuse:
                     _mkdocs_build(config)
                 database.wait()
                 publish(staging, target)
+                _write_published(project, Published(staging, generated.keys, reuse.shells or {}))
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
                     raise WriteFailed(project.shown(target), exc) from exc
@@ -89,6 +91,30 @@ def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildRe
 
 def _lock_path(project: Project) -> Path:
     return project.build_dir / ".site.lock"
+
+
+def _published_path(project: Project) -> Path:
+    return project.build_dir / ".site-published.json"
+
+
+def _read_published(project: Project, site: Path) -> Published:
+    """What the published site `site` was made from (`kb.site.shell.Published`), or just its folder when the
+    record kept beside it names another folder or cannot be read: then no page is trusted by its key."""
+    try:
+        data = json.loads(_published_path(project).read_text(encoding="utf-8"))
+        if data["site"] == site.name:
+            shells = {int(levels): str(digest) for levels, digest in data["shells"].items()}
+            return Published(site, {str(k): str(v) for k, v in data["keys"].items()}, shells)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return Published(site, {}, {})
+
+
+def _write_published(project: Project, published: Published) -> None:
+    """Written after the site is published: a build killed between the two leaves a record that names the
+    older folder, which the next build ignores."""
+    data = {"site": published.site.name, "keys": published.keys, "shells": published.shells}
+    atomic.write_bytes(_published_path(project), json.dumps(data, separators=(",", ":")).encode())
 
 
 def _published(target: Path) -> str | None:

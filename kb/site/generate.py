@@ -31,6 +31,7 @@ from kb.site import (
 )
 from kb.site.address import doc_url
 from kb.site.context import SiteContext, area_doc, method_doc, paper_doc
+from kb.site.page_cache import PageCache, PageKeys
 
 DOCS_DIR = ".site-src"
 # Pages other engineers write; a placeholder stands in until they exist, so the nav always resolves.
@@ -61,6 +62,7 @@ class Generated:
     search_sizes: dict[str, int] = field(default_factory=dict)
     peaks: dict[str, int] = field(default_factory=dict)  # the process's peak resident MiB after each step
     notes: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # each record page's key (kb.site.page_cache), by doc
 
 
 def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Generated:
@@ -122,11 +124,18 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
         _xai(project, ctx, files, out)
     lap("xai")
 
+    # Only pages whose inputs changed since the last build are made (kb.site.page_cache).
+    cache = PageCache(docs / shell.PAGES)
+    keys = PageKeys(ctx)
     for record in kb:
-        pages.put(paper_page.render(ctx, record))
+        doc = paper_doc(record.id)
+        if not (cache.fresh(doc, keys.paper(doc, record)) and pages.keep(doc)):
+            pages.put(paper_page.render(ctx, record))
     lap("paper pages")
-    for page in tag_pages.pages(ctx):
-        pages.put(page)
+    for listing in tag_pages.listings(ctx):
+        key = keys.listing(listing.doc, listing.kind, listing.name, listing.records)
+        if not (cache.fresh(listing.doc, key) and pages.keep(listing.doc)):
+            pages.put(listing.make())
     files[tag_pages.TAGS_INDEX] = tag_pages.tags_index(ctx).encode()
     files[tag_pages.AUTHORS_INDEX] = tag_pages.authors_index(ctx).encode()
     files[tag_pages.VENUES_INDEX] = tag_pages.venues_index(ctx).encode()
@@ -165,6 +174,8 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
         pages.put_file(shell.insert_file(doc), heavy.encode())
     out.pages = sum(1 for name in files if name.endswith(".md") and not name.startswith(shell.SHELLS)) + pages.count
     out.written = _sync(docs, files, keep=pages.wanted) + pages.written
+    cache.save()
+    out.keys = cache.keys
     lap("write")
     return out
 
@@ -191,6 +202,16 @@ class _PageWriter:
         self.depths.add(shell.depth(page.doc))
         self.count += 1
         self.put_file(shell.page_file(page.doc), page.to_bytes())
+
+    def keep(self, doc: str) -> bool:
+        """Keep the page file of `doc` from the last build as it is; False when it is not there."""
+        path = self.docs / shell.page_file(doc)
+        if not path.is_file():
+            return False
+        self.wanted.add(path)
+        self.depths.add(shell.depth(doc))
+        self.count += 1
+        return True
 
     def put_file(self, name: str, data: bytes) -> None:
         # Written in place, not through a temporary file and a rename: these are intermediate files that the

@@ -27,6 +27,7 @@ its files is safe.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import html
 import json
 import os
@@ -100,17 +101,41 @@ def shell_markdown() -> str:
 
 # -- the hook side: runs inside the mkdocs build ------------------------------------------------------------
 
-_previous: list[Path] = []  # the published site that unchanged pages are linked from (set by `reusing`)
+
+@dataclass(frozen=True)
+class Published:
+    """What the published site was made from: its folder, each record page's key (`kb.site.page_cache`) and a
+    digest of the shell each depth's pages were filled into. `kb site build` keeps this beside the site."""
+
+    site: Path
+    keys: dict[str, str]
+    shells: dict[int, str]
+
+
+@dataclass
+class _Reuse:
+    previous: Published | None = None
+    keys: dict[str, str] | None = None  # this build's keys, by doc
+    shells: dict[int, str] | None = None  # this build's shell digests, set by the hook
+
+
+_reuse: list[_Reuse] = []  # set by `reusing` for the mkdocs build inside it
 
 
 @contextmanager
-def reusing(previous: Path | None) -> Iterator[None]:
-    """While the mkdocs build inside runs, pages identical to those in `previous` are hard-linked from it."""
-    _previous[:] = [previous] if previous is not None and previous.is_dir() else []
+def reusing(previous: Published | Path | None, keys: dict[str, str] | None = None) -> Iterator[_Reuse]:
+    """While the mkdocs build inside runs, pages of the published site are reused instead of written: a page
+    made from the same key and shell is linked from it without being read or filled again, and any other page
+    that comes out byte for byte the same is linked too. The value yielded holds this build's shell digests
+    once the build is done."""
+    if isinstance(previous, Path):
+        previous = Published(previous, {}, {})
+    state = _Reuse(previous if previous is not None and previous.site.is_dir() else None, keys)
+    _reuse[:] = [state]
     try:
-        yield
+        yield state
     finally:
-        _previous.clear()
+        _reuse.clear()
 
 
 def on_post_build(config: Any) -> None:
@@ -120,33 +145,57 @@ def on_post_build(config: Any) -> None:
     if site_url and not site_url.endswith("/"):
         site_url += "/"
     shells = _read_shells(site, site_url)
+    digests = {levels: hashlib.sha256(repr(shell).encode()).hexdigest() for levels, shell in shells.items()}
+    state = _reuse[0] if _reuse else _Reuse()
+    state.shells = digests
+    previous = state.previous
+    same = _unchanged(previous, state.keys or {}, digests)
     written: list[str] = []
     folder = docs / PAGES
     if folder.is_dir():
         for path in sorted(folder.rglob("*.page")):
+            doc = path.relative_to(folder).as_posix().removesuffix(".page") + ".md"
+            address = doc_url(doc)
+            out = site / address / "index.html"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            written.append(address)
+            if doc in same and previous is not None and _link(previous.site / address / "index.html", out):
+                continue
             page = Page.from_bytes(path.read_text(encoding="utf-8"))
-            address = doc_url(page.doc)
             shell = shells.get(address.count("/"))
             if shell is None:
                 raise RuntimeError(f"no shell page for {address} ({address.count('/')} folders deep)")
-            out = site / address / "index.html"
-            out.parent.mkdir(parents=True, exist_ok=True)
             _put(out, fill(shell, page, site_url).encode(), address)
-            written.append(address)
     shutil.rmtree(site / SHELLS, ignore_errors=True)
     _put_inserts(docs, site)
     write_sitemap(site, site_url, written)
 
 
+def _unchanged(previous: Published | None, keys: dict[str, str], shells: dict[int, str]) -> set[str]:
+    """The record pages whose published copy was made from the same key into the same shell."""
+    if previous is None:
+        return set()
+    same_shell = {levels for levels, digest in shells.items() if previous.shells.get(levels) == digest}
+    return {doc for doc, key in keys.items() if previous.keys.get(doc) == key and depth(doc) in same_shell}
+
+
+def _link(old: Path, out: Path) -> bool:
+    try:
+        os.link(old, out)
+        return True
+    except OSError:  # gone from the published site, or a file system without hard links
+        return False
+
+
 def _put(out: Path, data: bytes, address: str) -> None:
     """Write a filled page, or link the published site's copy of it when that is the same bytes."""
-    if _previous:
-        old = _previous[0] / address / "index.html"
+    state = _reuse[0] if _reuse else None
+    if state is not None and state.previous is not None:
+        old = state.previous.site / address / "index.html"
         try:
-            if old.stat().st_size == len(data) and old.read_bytes() == data:
-                os.link(old, out)
+            if old.stat().st_size == len(data) and old.read_bytes() == data and _link(old, out):
                 return
-        except OSError:  # no such page yet, or a file system without hard links: write it
+        except OSError:  # no such page yet: write it
             pass
     out.write_bytes(data)
 

@@ -8,7 +8,9 @@ link to a model's page filtered to one method family); author pages list their p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 
 from kb.facets import Names
 from kb.records import Record
@@ -40,10 +42,12 @@ def _count(n: int) -> str:
     return f"{n} paper" + ("" if n == 1 else "s")
 
 
-def facet_value_page(ctx: SiteContext, facet_key: str, value: str) -> Page:
+def facet_value_page(ctx: SiteContext, facet_key: str, value: str, records: list[Record] | None = None) -> Page:
+    """The page of one facet value; `records`: its papers newest first, when the caller has them already."""
     facet = ctx.kb.taxonomy.facet(facet_key)
     doc = ctx.tag_doc(facet_key, value)
-    records = _newest_first(ctx.by_value.get((facet_key, value), []))
+    if records is None:
+        records = _newest_first(ctx.by_value.get((facet_key, value), []))
     name = facet.name(value)
     about = facet.vocabulary.description(value)
     parts = [
@@ -62,9 +66,10 @@ def facet_value_page(ctx: SiteContext, facet_key: str, value: str) -> Page:
     return Page(doc, f"{facet.label}: {name}", description, "".join(parts))
 
 
-def venue_page(ctx: SiteContext, series: str) -> Page:
+def venue_page(ctx: SiteContext, series: str, records: list[Record] | None = None) -> Page:
     doc = ctx.venue_doc(series)
-    records = _newest_first(ctx.by_venue[series])
+    if records is None:
+        records = _newest_first(ctx.by_venue[series])
     editions = Counter(r.venue for r in records)
     kind = ctx.venue_of[records[0].id].kind if records else None
     parts = [
@@ -88,9 +93,10 @@ def venue_page(ctx: SiteContext, series: str) -> Page:
     )
 
 
-def author_page(ctx: SiteContext, name: str) -> Page:
+def author_page(ctx: SiteContext, name: str, records: list[Record] | None = None) -> Page:
     doc = ctx.author_doc(name)
-    records = _newest_first(ctx.by_author[name])
+    if records is None:
+        records = _newest_first(ctx.by_author[name])
     coauthors = Counter(a for r in records for a in dict.fromkeys(r.authors) if a != name)
     parts = [
         '<div class="kb-tag kb-author">',
@@ -117,15 +123,31 @@ def author_page(ctx: SiteContext, name: str) -> Page:
     )
 
 
-def pages(ctx: SiteContext) -> Iterator[Page]:
-    """Every tag page, one at a time (the caller writes each away): facet values that some paper has, venue
-    series, authors."""
-    for key, value in ctx.by_value:
-        yield facet_value_page(ctx, key, value)
-    for series in ctx.by_venue:
-        yield venue_page(ctx, series)
-    for name in ctx.by_author:
-        yield author_page(ctx, name)
+@dataclass(frozen=True)
+class Listing:
+    """A tag, venue or author page before it is made: what it lists (for its key in `kb.site.page_cache`)
+    and how to make it."""
+
+    doc: str
+    kind: str
+    name: str
+    records: list[Record]  # newest first, as the page lists them
+    make: Callable[[], Page]
+
+
+def listings(ctx: SiteContext) -> Iterator[Listing]:
+    """Every tag page, one at a time (the caller makes and writes each away, or keeps last build's): facet
+    values that some paper has, venue series, authors."""
+    for (key, value), tagged in ctx.by_value.items():
+        records = _newest_first(tagged)
+        make = partial(facet_value_page, ctx, key, value, records)
+        yield Listing(ctx.tag_doc(key, value), f"tag:{key}", value, records, make)
+    for series, published in ctx.by_venue.items():
+        records = _newest_first(published)
+        yield Listing(ctx.venue_doc(series), "venue", series, records, partial(venue_page, ctx, series, records))
+    for name, written in ctx.by_author.items():
+        records = _newest_first(written)
+        yield Listing(ctx.author_doc(name), "author", name, records, partial(author_page, ctx, name, records))
 
 
 # -- index pages (mkdocs pages, in the nav) ----------------------------------------------------------------
