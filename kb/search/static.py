@@ -45,7 +45,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -118,8 +118,12 @@ def distil() -> np.ndarray:
     return out
 
 
-def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, dict[str, bytes | artefacts.Writer]]:
-    """The model for these documents (base rows times the tokens' smoothed IDF over them) and its files."""
+def weigh(
+    base: np.ndarray, documents: Sequence[str]
+) -> tuple[StaticEncoder, dict[str, bytes | artefacts.Writer], np.ndarray]:
+    """The model for these documents (base rows times the tokens' smoothed IDF over them), its files, and the
+    documents' vectors under it (what `encode(documents)` returns, without tokenising them a second time: the
+    pruned vocabulary keeps every token the documents use, so they split into the same tokens)."""
     import numpy as np
     from safetensors.numpy import save_file
     from tokenizers import Tokenizer
@@ -130,14 +134,20 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
     tokenizer_data["post_processor"] = None
     full = Tokenizer.from_str(json.dumps(tokenizer_data, ensure_ascii=False))
     frequency = np.zeros(len(base), dtype=np.float64)
+    unknown = full.token_to_id("[UNK]")
+    tokens: list[list[int]] = []
     for encoding in _encodings(full, documents):
         frequency[np.unique(np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64))] += 1
+        tokens.append([i for i in encoding.ids if i != unknown][:MAX_TOKENS])
     weights = np.log((len(documents) + 1) / (frequency + 1)) + IDF_FLOOR
     kept = _kept_tokens(tokenizer_data["model"]["vocab"], frequency)
     _prune(tokenizer_data, kept)
     tokenizer_bytes = json.dumps(tokenizer_data, ensure_ascii=False).encode()
     tokenizer = Tokenizer.from_str(tokenizer_bytes.decode())
     matrix = (base[kept] * weights[kept, None]).astype(np.float32)
+    renumbered = np.zeros(len(base), dtype=np.int64)
+    renumbered[kept] = np.arange(len(kept))
+    vectors = _pooled(matrix, (renumbered[ids] for ids in tokens), len(documents))
     config = {
         "model_type": "model2vec",
         "architectures": ["StaticModel"],
@@ -162,7 +172,20 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[StaticEncoder, di
         "tokenizer.json": tokenizer_bytes,
         "config.json": json.dumps(config, indent=2).encode(),
     }
-    return StaticEncoder(tokenizer, matrix), files
+    return StaticEncoder(tokenizer, matrix), files, vectors
+
+
+def _pooled(embeddings: np.ndarray, token_ids: Iterable[Any], count: int) -> np.ndarray:
+    """Unit-length sums of the rows of each text's token ids (a text with none gets a zero row)."""
+    import numpy as np
+
+    out = np.zeros((count, embeddings.shape[1]), dtype=np.float32)
+    for row, ids in enumerate(token_ids):
+        if len(ids):
+            out[row] = embeddings[ids].sum(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    unit: np.ndarray = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+    return unit
 
 
 BATCH = 512  # texts tokenised at once: an Encoding keeps tokens, offsets and masks, ~50 KiB for a record's text
@@ -229,17 +252,9 @@ class StaticEncoder:
         )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        import numpy as np
-
-        out = np.zeros((len(texts), self.embeddings.shape[1]), dtype=np.float32)
         unknown = self.tokenizer.token_to_id("[UNK]")
-        for row, encoding in enumerate(_encodings(self.tokenizer, texts)):
-            ids = [i for i in encoding.ids if i != unknown][:MAX_TOKENS]
-            if ids:
-                out[row] = self.embeddings[ids].sum(axis=0)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        unit: np.ndarray = np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
-        return unit
+        tokens = ([i for i in e.ids if i != unknown][:MAX_TOKENS] for e in _encodings(self.tokenizer, texts))
+        return _pooled(self.embeddings, tokens, len(texts))
 
 
 @lru_cache(maxsize=4)

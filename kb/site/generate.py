@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,7 @@ class _PageWriter:
 
     def __init__(self, docs: Path) -> None:
         self.docs = docs
-        self.wanted: set[Path] = set()
+        self.wanted: set[str] = set()  # file names relative to the docs folder
         self.depths: set[int] = set()
         self.count = 0
         self.written = 0
@@ -205,10 +206,10 @@ class _PageWriter:
 
     def keep(self, doc: str) -> bool:
         """Keep the page file of `doc` from the last build as it is; False when it is not there."""
-        path = self.docs / shell.page_file(doc)
-        if not path.is_file():
+        name = shell.page_file(doc)
+        if not os.path.isfile(os.path.join(self.docs, name)):
             return False
-        self.wanted.add(path)
+        self.wanted.add(name)
         self.depths.add(shell.depth(doc))
         self.count += 1
         return True
@@ -218,7 +219,7 @@ class _PageWriter:
         # next build compares byte for byte (a torn one is written again), and on this machine's file system
         # a rename costs ~1.5 ms, 15 s for 10,000 pages.
         path = self.docs / name
-        self.wanted.add(path)
+        self.wanted.add(name)
         if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,9 +252,9 @@ def _xai(project: Project, ctx: SiteContext, files: dict[str, bytes], out: Gener
     )
 
 
-def _sync(folder: Path, files: dict[str, bytes], keep: set[Path] = frozenset()) -> int:  # type: ignore[assignment]
-    """Make `folder` hold exactly `files` (and the files in `keep`, written already), rewriting only what
-    changed (atomically, file by file)."""
+def _sync(folder: Path, files: dict[str, bytes], keep: set[str] = frozenset()) -> int:  # type: ignore[assignment]
+    """Make `folder` hold exactly `files` (and the files named in `keep`, written already), rewriting only
+    what changed (atomically, file by file)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
     for name, data in files.items():
@@ -262,10 +263,14 @@ def _sync(folder: Path, files: dict[str, bytes], keep: set[Path] = frozenset()) 
             continue
         atomic.write_bytes(path, data)
         written += 1
-    wanted = {folder / name for name in files} | set(keep)
-    for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_file() and path not in wanted:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    # Plain strings, not Paths: the folder holds a file per record page (10,000 at 5,000 papers).
+    wanted = set(files) | keep
+    for where, _, names in os.walk(folder, topdown=False):
+        relative = os.path.relpath(where, folder).replace(os.sep, "/")
+        prefix = "" if relative == "." else relative + "/"
+        for name in names:
+            if prefix + name not in wanted:
+                os.unlink(os.path.join(where, name))
+        if prefix and not os.listdir(where):
+            os.rmdir(where)
     return written

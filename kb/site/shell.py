@@ -151,24 +151,33 @@ def on_post_build(config: Any) -> None:
     previous = state.previous
     same = _unchanged(previous, state.keys or {}, digests)
     written: list[str] = []
-    folder = docs / PAGES
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*.page")):
-            doc = path.relative_to(folder).as_posix().removesuffix(".page") + ".md"
-            address = doc_url(doc)
-            out = site / address / "index.html"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            written.append(address)
-            if doc in same and previous is not None and _link(previous.site / address / "index.html", out):
-                continue
-            page = Page.from_bytes(path.read_text(encoding="utf-8"))
-            shell = shells.get(address.count("/"))
-            if shell is None:
-                raise RuntimeError(f"no shell page for {address} ({address.count('/')} folders deep)")
-            _put(out, fill(shell, page, site_url).encode(), address)
+    for name in _page_files(docs / PAGES):
+        doc = name.removesuffix(".page") + ".md"
+        address = doc_url(doc)
+        # Strings, not Paths, in this loop: it runs once per record page.
+        os.makedirs(f"{site}/{address}", exist_ok=True)
+        out = f"{site}/{address}index.html"
+        written.append(address)
+        if doc in same and previous is not None and _link(f"{previous.site}/{address}index.html", out):
+            continue
+        page = Page.from_bytes((docs / PAGES / name).read_text(encoding="utf-8"))
+        shell = shells.get(address.count("/"))
+        if shell is None:
+            raise RuntimeError(f"no shell page for {address} ({address.count('/')} folders deep)")
+        _put(out, fill(shell, page, site_url).encode(), address)
     shutil.rmtree(site / SHELLS, ignore_errors=True)
     _put_inserts(docs, site)
     write_sitemap(site, site_url, written)
+
+
+def _page_files(folder: Path) -> list[str]:
+    """The page files under `folder`, relative and sorted (strings: there is one per record page)."""
+    out = []
+    for where, _, names in os.walk(folder):
+        relative = os.path.relpath(where, folder).replace(os.sep, "/")
+        prefix = "" if relative == "." else relative + "/"
+        out += [prefix + name for name in names if name.endswith(".page")]
+    return sorted(out, key=lambda name: name.split("/"))  # folder by folder, as the sitemap always listed them
 
 
 def _unchanged(previous: Published | None, keys: dict[str, str], shells: dict[int, str]) -> set[str]:
@@ -179,7 +188,7 @@ def _unchanged(previous: Published | None, keys: dict[str, str], shells: dict[in
     return {doc for doc, key in keys.items() if previous.keys.get(doc) == key and depth(doc) in same_shell}
 
 
-def _link(old: Path, out: Path) -> bool:
+def _link(old: str | Path, out: str | Path) -> bool:
     try:
         os.link(old, out)
         return True
@@ -187,7 +196,7 @@ def _link(old: Path, out: Path) -> bool:
         return False
 
 
-def _put(out: Path, data: bytes, address: str) -> None:
+def _put(out: str, data: bytes, address: str) -> None:
     """Write a filled page, or link the published site's copy of it when that is the same bytes."""
     state = _reuse[0] if _reuse else None
     if state is not None and state.previous is not None:
@@ -197,7 +206,8 @@ def _put(out: Path, data: bytes, address: str) -> None:
                 return
         except OSError:  # no such page yet: write it
             pass
-    out.write_bytes(data)
+    with open(out, "wb") as file:
+        file.write(data)
 
 
 def _put_inserts(docs: Path, site: Path) -> None:
