@@ -17,11 +17,12 @@ HTML out of Markdown the same way: a placeholder in the page, the HTML under `.s
 the same hook (mkdocs' HTML parsing of a 500-row table took seconds a page). `kb site build`, `kb site serve` and a
 plain `mkdocs build` all run the hook.
 
-A rebuild reuses what did not change: `kb site build` names the published site (`reusing`), and a filled page
-that is byte for byte the page there is hard-linked instead of written. On this machine's ext4 creating 10,000
-20 KiB files takes ~9 s and linking them ~1.4 s, so a rebuild after one record changed no longer pays for
-rewriting every paper page. The published site is never written to (a build writes a new folder), so sharing
-its files is safe.
+A rebuild reuses what did not change. `generate` makes only the record pages whose key changed
+(`kb.site.page_cache`); `kb site build` names the published site and the keys and shell digests it was made
+from (`reusing`), and a page whose key and shell are unchanged is hard-linked from it without being read or
+filled. Any other filled page that is byte for byte the published one is linked too. On this machine's ext4,
+creating 10,000 20 KiB files takes ~9 s and linking them ~1.4 s. The published site is never written to (a
+build writes a new folder), so sharing its files is safe.
 """
 
 from __future__ import annotations
@@ -123,13 +124,11 @@ _reuse: list[_Reuse] = []  # set by `reusing` for the mkdocs build inside it
 
 
 @contextmanager
-def reusing(previous: Published | Path | None, keys: dict[str, str] | None = None) -> Iterator[_Reuse]:
+def reusing(previous: Published | None, keys: dict[str, str] | None = None) -> Iterator[_Reuse]:
     """While the mkdocs build inside runs, pages of the published site are reused instead of written: a page
     made from the same key and shell is linked from it without being read or filled again, and any other page
     that comes out byte for byte the same is linked too. The value yielded holds this build's shell digests
     once the build is done."""
-    if isinstance(previous, Path):
-        previous = Published(previous, {}, {})
     state = _Reuse(previous if previous is not None and previous.site.is_dir() else None, keys)
     _reuse[:] = [state]
     try:
