@@ -10,8 +10,9 @@ replacing the symbolic link `build/site` in one rename. Leftovers of killed buil
 next one starts (and old sites once a new one is published) and removed by a detached process; a failed build
 removes its own folder and leaves the published site as it was.
 
-The database is built in a forked child while the site is generated (the site does not read it, and on two cores
-its seconds overlap the generation's); the site is published only once the database is built too.
+A forked child embeds new or changed texts while the pages that need no search index are made, then builds
+the database, which the site does not read (`kb.site.background`); the site is published only once the
+database is built too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import errno
 import html
 import json
 import logging
-import multiprocessing
 import os
 import secrets
 import shutil
@@ -37,6 +37,7 @@ from kb import atomic, lock
 from kb.errors import KbError, WriteFailed
 from kb.knowledge_base import KnowledgeBase
 from kb.project import Project, source_stamp
+from kb.site.background import Background
 from kb.site.context import area_doc
 from kb.site.generate import DOCS_DIR, Generated, generate
 from kb.site.shell import Published, reusing
@@ -66,15 +67,15 @@ def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildRe
         kb = load(project)
         target = site_dir(project)
         staging = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        with _Database(project, kb) as database:
-            generated = generate(project, kb, xai=xai)
+        with _background(project, kb) as background:
+            generated = generate(project, kb, xai=xai, before_index=lambda: _embedded(background))
             clock = time.perf_counter()
             try:
                 config = _config(project, kb, site_dir=staging, strict=strict)
                 previous = _read_published(project, target.resolve()) if _published(target) else None
                 with reusing(previous, generated.keys) as reuse:
                     _mkdocs_build(config)
-                database.wait()
+                background.wait(DATABASE)
                 publish(staging, target)
                 _write_published(project, Published(staging, generated.keys, reuse.shells or {}))
             except OSError as exc:
@@ -239,79 +240,35 @@ def _prepare(project: Project) -> KnowledgeBase:
     return kb
 
 
-_database_job: tuple[Project, KnowledgeBase] | None = None  # what the forked child builds (inherited, not pickled)
+def _background(project: Project, kb: KnowledgeBase) -> Background:
+    """In a forked child, one after the other (`kb.site.background`): the sentence-transformer vectors of new or
+    changed texts, into the embedding cache, while the pages that need no search index are made (when every
+    text is cached the job only checks); then the database, which the site does not read."""
+
+    def embedding() -> None:
+        from kb.artefacts import Artefacts
+        from kb.search.document import Document
+        from kb.search.transformer import EmbeddingCache
+
+        texts = [Document.of(r, kb.taxonomy).text for r in sorted(kb, key=lambda r: r.id)]
+        EmbeddingCache(Artefacts(project).embeddings).embed(texts)
+
+    def database() -> None:
+        from kb import db
+
+        db.ensure_built(project, kb)
+
+    return Background([(EMBEDDING, embedding), (DATABASE, database)])
 
 
-def _build_database(send: Any) -> None:
-    """In the forked child: build, then report None, or an expected failure as its message and hint (KbError
-    subclasses take other constructor arguments and do not survive pickling), or a bug's traceback. The
-    child lets go of the caller's terminal and pipes first: `kb site build | head` must not wait for it."""
-    import traceback
-
-    from kb import db
-
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    assert _database_job is not None
-    try:
-        db.ensure_built(*_database_job)
-        send.send(None)
-    except KbError as exc:
-        send.send(("expected", exc.message, exc.hint))
-    except BaseException:  # noqa: BLE001 - a bug: its traceback goes to the parent, which raises it
-        send.send(("bug", traceback.format_exc(), None))
+EMBEDDING, DATABASE = "embedding", "database"
 
 
-class _Database:
-    """`db.ensure_built` in a forked child while the caller goes on; `wait()` raises the child's failure here.
-    The child does one job and exits, so a killed build leaves nothing running for long. Where fork is not
-    available (or there is one core) the database is built at once, as before."""
-
-    def __init__(self, project: Project, kb: KnowledgeBase) -> None:
-        global _database_job  # noqa: PLW0603 - handed to the forked child, which inherits it
-        self._process: Any = None
-        self._receive: Any = None
-        if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-            from kb import db
-
-            db.ensure_built(project, kb)
-            return
-        _database_job = (project, kb)
-        context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        # Forked now, before torch or faiss start threads: the child runs plain Python and SQLite.
-        self._process = context.Process(target=_build_database, args=(send,), name="kb-database", daemon=True)
-        self._process.start()
-        send.close()
-        _database_job = None
-
-    def wait(self) -> None:
-        if self._process is None:
-            return
-        try:
-            outcome = self._receive.recv()
-        except EOFError:  # the child died without a word (killed, out of memory)
-            outcome = ("bug", f"the database build stopped (exit code {self._process.exitcode})", None)
-        self._process.join()
-        self._process = None
-        if outcome is not None:
-            kind, message, hint = outcome
-            if kind == "expected":
-                raise KbError(message, hint=hint)
-            raise RuntimeError(f"building the database failed:\n{message}")
-
-    def __enter__(self) -> _Database:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        # On an error elsewhere the child is stopped: the database is replaced atomically, so a stopped
-        # build leaves the old one.
-        if self._process is not None:
-            self._process.terminate()
-            self._process.join()
-        if self._receive is not None:
-            self._receive.close()
+def _embedded(background: Background) -> None:
+    """Wait for the texts to be embedded. A failure is not the build's: the search index embeds what is still
+    missing and reports its own failure."""
+    with suppress(KbError, RuntimeError):
+        background.wait(EMBEDDING)
 
 
 def _stamp(project: Project) -> str:

@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +67,9 @@ class Generated:
     keys: dict[str, str] = field(default_factory=dict)  # each record page's key (kb.site.page_cache), by doc
 
 
-def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Generated:
+def generate(
+    project: Project, kb: KnowledgeBase, *, xai: bool = True, before_index: Callable[[], None] | None = None
+) -> Generated:
     docs = project.root / DOCS_DIR
     out = Generated(docs)
     files: dict[str, bytes] = {}
@@ -101,38 +104,14 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     url_of = {r.id: doc_url(paper_doc(r.id)) for r in kb}
     pages = _PageWriter(docs)
 
-    from threadpoolctl import threadpool_limits
-
-    from kb.artefacts import Inputs
-    from kb.search.related import related_all
-    from kb.search.store import ensure_index
-    from kb.site import projection, search_assets
-
-    index = ensure_index(Inputs(project, kb), progress=True)
-    lap("search index")
-    # One BLAS/OpenMP thread for the small matrix work below: on this 2-core machine, shared with other jobs,
-    # two threads spin against each other (a 384 x 384 eigendecomposition took 3.6 s instead of 0.07 s).
-    with threadpool_limits(1):
-        assets = search_assets.build(index, kb, url_of)
-        out.search_sizes = assets.sizes
-        files.update({f"assets/kb/search/{name}": data for name, data in assets.files.items()})
-        lap("search assets")
-        ctx.related = related_all(index, RELATED_K)
-        lap("related")
-        ctx.positions = projection.positions(Inputs(project, kb), index)
-    lap("map")
     if xai:
         _xai(project, ctx, files, out)
     lap("xai")
 
-    # Only pages whose inputs changed since the last build are made (kb.site.page_cache).
+    # Only pages whose inputs changed since the last build are made (kb.site.page_cache). Pages that need no
+    # search index come first: `before_index` may be waiting for texts embedded meanwhile (kb.site.build).
     cache = PageCache(docs / shell.PAGES)
     keys = PageKeys(ctx)
-    for record in kb:
-        doc = paper_doc(record.id)
-        if not (cache.fresh(doc, keys.paper(doc, record)) and pages.keep(doc)):
-            pages.put(paper_page.render(ctx, record))
-    lap("paper pages")
     for listing in tag_pages.listings(ctx):
         key = keys.listing(listing.doc, listing.kind, listing.name, listing.records)
         if not (cache.fresh(listing.doc, key) and pages.keep(listing.doc)):
@@ -147,16 +126,60 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     files[area_pages.AREAS_INDEX] = area_pages.areas_index(ctx).encode()
     files["index.md"] = area_pages.home(ctx, HOME_INTRO).encode()
     lap("area pages")
+    _features(project, ctx, files, url_of)
+    lap("feature pages")
+
+    from threadpoolctl import threadpool_limits
+
+    from kb.artefacts import Inputs
+    from kb.search.related import related_all
+    from kb.search.store import ensure_index
+    from kb.site import projection, search_assets
+
+    if before_index is not None:
+        before_index()
+    index = ensure_index(Inputs(project, kb), progress=True)
+    lap("search index")
+    # One BLAS/OpenMP thread for the small matrix work below: on this 2-core machine, shared with other jobs,
+    # two threads spin against each other (a 384 x 384 eigendecomposition took 3.6 s instead of 0.07 s).
+    with threadpool_limits(1):
+        assets = search_assets.build(index, kb, url_of)
+        out.search_sizes = assets.sizes
+        files.update({f"assets/kb/search/{name}": data for name, data in assets.files.items()})
+        lap("search assets")
+        ctx.related = related_all(index, RELATED_K)
+        lap("related")
+        ctx.positions = projection.positions(Inputs(project, kb), index)
+    files[map_page.DOC] = map_page.page(ctx).encode()
+    lap("map")
+
+    for record in kb:
+        doc = paper_doc(record.id)
+        if not (cache.fresh(doc, keys.paper(doc, record)) and pages.keep(doc)):
+            pages.put(paper_page.render(ctx, record))
+    lap("paper pages")
     for levels in sorted(pages.depths):
         files[shell.shell_doc(levels)] = shell.shell_markdown().encode()
 
-    elements = kb_graph.cytoscape_elements(graph, url_of)
+    for doc, heavy in ctx.inserts.items():
+        pages.put_file(shell.insert_file(doc), heavy.encode())
+    out.pages = sum(1 for name in files if name.endswith(".md") and not name.startswith(shell.SHELLS)) + pages.count
+    out.written = _sync(docs, files, keep=pages.wanted) + pages.written
+    cache.save()
+    out.keys = cache.keys
+    lap("write")
+    return out
+
+
+def _features(project: Project, ctx: SiteContext, files: dict[str, bytes], url_of: dict[str, str]) -> None:
+    """The graph, statistics, downloads, feeds and search pages (the map page needs the index: not here)."""
+    kb = ctx.kb
+    elements = kb_graph.cytoscape_elements(ctx.graph, url_of)
     files["assets/kb/graph.json"] = json.dumps(
         {"elements": elements, "perspectives": kb.taxonomy.roots()}, ensure_ascii=False, separators=(",", ":")
     ).encode()
     files["graph.md"] = feature_pages.graph_page(ctx).encode()
     files["statistics.md"] = feature_pages.statistics_page(ctx, statistics.compute(kb)).encode()
-    files[map_page.DOC] = map_page.page(ctx).encode()
     sizes = {}
     for fmt, ext in exporting.FORMATS.items():
         data = exporting.export(kb, fmt).encode()
@@ -169,16 +192,6 @@ def generate(project: Project, kb: KnowledgeBase, *, xai: bool = True) -> Genera
     files.update(feeds.files(kb, entry_dates(kb, project.root)))
     hand_search = files.get("search.md")
     files["search.md"] = feature_pages.search_page(hand_search.decode() if hand_search else None).encode()
-    lap("feature pages")
-
-    for doc, heavy in ctx.inserts.items():
-        pages.put_file(shell.insert_file(doc), heavy.encode())
-    out.pages = sum(1 for name in files if name.endswith(".md") and not name.startswith(shell.SHELLS)) + pages.count
-    out.written = _sync(docs, files, keep=pages.wanted) + pages.written
-    cache.save()
-    out.keys = cache.keys
-    lap("write")
-    return out
 
 
 def _peak_mib() -> int:
