@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,20 +32,23 @@ _jobs: Sequence[Job] = ()  # what the forked child runs (inherited, not pickled)
 
 
 def _run(send: Any) -> None:
-    import traceback
-
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     for name, job in _jobs:
-        outcome: Outcome = None
-        try:
-            job()
-        except KbError as exc:
-            outcome = ("expected", exc.message, exc.hint)
-        except BaseException:  # noqa: BLE001 - a bug: its traceback goes to the parent, which raises it
-            outcome = ("bug", traceback.format_exc(), None)
-        send.send((name, outcome))
+        send.send((name, _outcome(job)))
+
+
+def _outcome(job: Callable[[], object]) -> Outcome:
+    import traceback
+
+    try:
+        job()
+    except KbError as exc:
+        return ("expected", exc.message, exc.hint)
+    except Exception:  # noqa: BLE001 - a bug: its traceback goes to the caller, which raises it
+        return ("bug", traceback.format_exc(), None)
+    return None
 
 
 class Background:
@@ -56,11 +60,7 @@ class Background:
         self._receive: Any = None
         if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
             for name, job in jobs:
-                try:
-                    job()
-                    self._outcomes[name] = None
-                except KbError as exc:
-                    self._outcomes[name] = ("expected", exc.message, exc.hint)
+                self._outcomes[name] = _outcome(job)
             return
         _jobs = jobs
         context = multiprocessing.get_context("fork")
@@ -71,18 +71,19 @@ class Background:
         send.close()
         _jobs = ()
 
+    def ended(self, name: str, timeout: float = 0.0) -> bool:
+        """Whether the job `name` has ended, waiting up to `timeout` seconds for it."""
+        deadline = time.monotonic() + timeout
+        while name not in self._outcomes:
+            if not self._receive.poll(max(0.0, deadline - time.monotonic())):
+                return False
+            self._take()
+        return True
+
     def wait(self, name: str) -> None:
         """Return once the job `name` has ended; raise its failure."""
         while name not in self._outcomes:
-            try:
-                done, outcome = self._receive.recv()
-            except EOFError:  # the child died without a word (killed, out of memory)
-                self._process.join()
-                code = self._process.exitcode
-                for pending in self._names:
-                    self._outcomes.setdefault(pending, ("bug", f"the {pending} job stopped (exit code {code})", None))
-                break
-            self._outcomes[done] = outcome
+            self._take()
         if len(self._outcomes) == len(self._names) and self._process is not None:
             self._process.join()
             self._process = None
@@ -92,6 +93,18 @@ class Background:
             if kind == "expected":
                 raise KbError(message, hint=hint)
             raise RuntimeError(f"the {name} job failed:\n{message}")
+
+    def _take(self) -> None:
+        """The next outcome from the child (blocking); all jobs still pending fail when the child is gone."""
+        try:
+            done, outcome = self._receive.recv()
+        except EOFError:  # the child died without a word (killed, out of memory)
+            self._process.join()
+            code = self._process.exitcode
+            for pending in self._names:
+                self._outcomes.setdefault(pending, ("bug", f"the {pending} job stopped (exit code {code})", None))
+            return
+        self._outcomes[done] = outcome
 
     def __enter__(self) -> Background:
         return self

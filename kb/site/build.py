@@ -240,6 +240,9 @@ def _prepare(project: Project) -> KnowledgeBase:
     return kb
 
 
+EMBEDDING, DATABASE = "embedding", "database"  # the jobs of the forked child, in the order they run
+
+
 def _background(project: Project, kb: KnowledgeBase) -> Background:
     """In a forked child, one after the other (`kb.site.background`): the sentence-transformer vectors of new or
     changed texts, into the embedding cache, while the pages that need no search index are made (when every
@@ -261,12 +264,12 @@ def _background(project: Project, kb: KnowledgeBase) -> Background:
     return Background([(EMBEDDING, embedding), (DATABASE, database)])
 
 
-EMBEDDING, DATABASE = "embedding", "database"
-
-
 def _embedded(background: Background) -> None:
-    """Wait for the texts to be embedded. A failure is not the build's: the search index embeds what is still
-    missing and reports its own failure."""
+    """Wait for the texts to be embedded (saying so when it takes a while: a first build embeds every text for
+    minutes). A failure is not the build's: the search index embeds what is still missing and reports its
+    own failure."""
+    if not background.ended(EMBEDDING, timeout=2.0):
+        sys.stderr.write("waiting for new or changed texts to be embedded with the sentence-transformer...\n")
     with suppress(KbError, RuntimeError):
         background.wait(EMBEDDING)
 

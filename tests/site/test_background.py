@@ -24,6 +24,7 @@ def test_a_failed_job_is_raised_where_it_is_waited_for_and_the_next_job_still_ru
         with pytest.raises(KbError) as caught:
             background.wait("embedding")
         assert (caught.value.message, caught.value.hint) == ("cannot embed", "install the search extra")
+        assert background.ended("database", timeout=30)
         background.wait("database")
     assert int((tmp_path / "done").read_text()) != os.getpid()  # it ran in the child
 
