@@ -42,12 +42,10 @@ def _count(n: int) -> str:
     return f"{n} paper" + ("" if n == 1 else "s")
 
 
-def facet_value_page(ctx: SiteContext, facet_key: str, value: str, records: list[Record] | None = None) -> Page:
-    """The page of one facet value; `records`: its papers newest first, when the caller has them already."""
+def facet_value_page(ctx: SiteContext, facet_key: str, value: str, records: list[Record]) -> Page:
+    """The page of one facet value; `records`: its papers, newest first (`listings`)."""
     facet = ctx.kb.taxonomy.facet(facet_key)
     doc = ctx.tag_doc(facet_key, value)
-    if records is None:
-        records = _newest_first(ctx.by_value.get((facet_key, value), []))
     name = facet.name(value)
     about = facet.vocabulary.description(value)
     parts = [
@@ -66,10 +64,8 @@ def facet_value_page(ctx: SiteContext, facet_key: str, value: str, records: list
     return Page(doc, f"{facet.label}: {name}", description, "".join(parts))
 
 
-def venue_page(ctx: SiteContext, series: str, records: list[Record] | None = None) -> Page:
+def venue_page(ctx: SiteContext, series: str, records: list[Record]) -> Page:
     doc = ctx.venue_doc(series)
-    if records is None:
-        records = _newest_first(ctx.by_venue[series])
     editions = Counter(r.venue for r in records)
     kind = ctx.venue_of[records[0].id].kind if records else None
     parts = [
@@ -93,10 +89,8 @@ def venue_page(ctx: SiteContext, series: str, records: list[Record] | None = Non
     )
 
 
-def author_page(ctx: SiteContext, name: str, records: list[Record] | None = None) -> Page:
+def author_page(ctx: SiteContext, name: str, records: list[Record]) -> Page:
     doc = ctx.author_doc(name)
-    if records is None:
-        records = _newest_first(ctx.by_author[name])
     coauthors = Counter(a for r in records for a in dict.fromkeys(r.authors) if a != name)
     parts = [
         '<div class="kb-tag kb-author">',
