@@ -118,12 +118,11 @@ def distil() -> np.ndarray:
     return out
 
 
-def weigh(
-    base: np.ndarray, documents: Sequence[str]
-) -> tuple[StaticEncoder, dict[str, bytes | artefacts.Writer], np.ndarray]:
-    """The model for these documents (base rows times the tokens' smoothed IDF over them), its files, and the
-    documents' vectors under it (what `encode(documents)` returns, without tokenising them a second time: the
-    pruned vocabulary keeps every token the documents use, so they split into the same tokens)."""
+def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[dict[str, bytes | artefacts.Writer], np.ndarray]:
+    """The files of the model for these documents (base rows times the tokens' smoothed IDF over them), and
+    the documents' vectors under it (what its `StaticEncoder.encode(documents)` returns, without tokenising
+    them a second time: the pruned vocabulary keeps every token the documents use, so they split into the
+    same tokens)."""
     import numpy as np
     from safetensors.numpy import save_file
     from tokenizers import Tokenizer
@@ -143,7 +142,6 @@ def weigh(
     kept = _kept_tokens(tokenizer_data["model"]["vocab"], frequency)
     _prune(tokenizer_data, kept)
     tokenizer_bytes = json.dumps(tokenizer_data, ensure_ascii=False).encode()
-    tokenizer = Tokenizer.from_str(tokenizer_bytes.decode())
     matrix = (base[kept] * weights[kept, None]).astype(np.float32)
     renumbered = np.zeros(len(base), dtype=np.int64)
     renumbered[kept] = np.arange(len(kept))
@@ -172,7 +170,7 @@ def weigh(
         "tokenizer.json": tokenizer_bytes,
         "config.json": json.dumps(config, indent=2).encode(),
     }
-    return StaticEncoder(tokenizer, matrix), files, vectors
+    return files, vectors
 
 
 def _pooled(embeddings: np.ndarray, token_ids: Iterable[Any], count: int) -> np.ndarray:

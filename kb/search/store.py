@@ -91,7 +91,7 @@ def build_index(inputs: Inputs, progress: bool = False) -> SearchIndex:
     folder = inputs.artefacts.search_index
     documents = [Document.of(r, kb.taxonomy) for r in sorted(kb, key=lambda r: r.id)]
     texts = [d.text for d in documents]
-    _, files, vectors = weigh(base_vectors(inputs.artefacts.search_base), texts)
+    files, vectors = weigh(base_vectors(inputs.artefacts.search_base), texts)
     static = VectorIndex.build(vectors)
     dense = VectorIndex.build(EmbeddingCache(inputs.artefacts.embeddings).embed(texts, progress=progress))
     from kb.search.lexical import Lexical

@@ -130,3 +130,16 @@ def test_an_empty_knowledge_base_answers_nothing_without_failing(search_root: Pa
     inputs = Inputs(Project(search_root))
     result = suggest(Searcher.open(inputs), inputs.kb, "A neuron paper", "")
     assert result.areas == [] and result.facets["method_family"] == []
+
+
+def test_the_indexed_static_vectors_are_what_the_written_model_encodes(search_root: Path) -> None:
+    """The index takes the documents' static vectors from the weighing pass (`kb.search.static.weigh`), which
+    tokenises them once with the full vocabulary: they must be what the pruned model on disk, the one queries
+    and the browser use, makes of the same texts."""
+    import numpy as np
+
+    from kb.search.store import build_index
+
+    index = build_index(Inputs(Project(search_root)))
+    texts = [d.text for d in index.documents]
+    assert np.array_equal(index.static.vectors(), index.encoder.encode(texts))
