@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from kb.records import Record
@@ -40,11 +41,18 @@ class KnowledgeBase:
     def cited_by(self, paper_id: str) -> list[Record]:
         return [r for r in self if paper_id in r.cites]
 
+    @cached_property
+    def record_hashes(self) -> dict[str, str]:
+        """Each record's content hash, by id, computed once: the search index's freshness check and the site's
+        page keys both need all of them (a knowledge base is not changed once made; records are frozen)."""
+        return {record.id: record_hash(record) for record in self}
+
     def fingerprint(self) -> str:
         """A hash of everything a build depends on: any change to a record or the taxonomy changes it."""
         digest = hashlib.sha256()
-        for record in sorted(self, key=lambda r: r.id):
-            digest.update(record_hash(record).encode())
+        hashes = self.record_hashes
+        for paper_id in sorted(hashes):
+            digest.update(hashes[paper_id].encode())
         digest.update(json.dumps(taxonomy_data(self.taxonomy), sort_keys=True).encode())
         return digest.hexdigest()
 

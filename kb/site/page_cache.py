@@ -25,7 +25,7 @@ from functools import cached_property
 from pathlib import Path
 
 from kb import atomic
-from kb.knowledge_base import record_hash, taxonomy_data
+from kb.knowledge_base import taxonomy_data
 from kb.records import Record
 from kb.site.context import SiteContext
 
@@ -69,7 +69,8 @@ class PageKeys:
         addresses = [ctx.author_doc(a) for a in record.authors]
         if venue is not None:
             addresses.append(ctx.venue_doc(venue.series))
-        return hashlib.sha256((record_hash(record) + "\0" + "\0".join(addresses)).encode()).hexdigest()
+        content = ctx.kb.record_hashes[record.id]
+        return hashlib.sha256((content + "\0" + "\0".join(addresses)).encode()).hexdigest()
 
     def _key(self, doc: str, extra: object, shown: Iterable[str]) -> str:
         appearances = self._appearances
