@@ -54,6 +54,11 @@ class Artefacts:
         return self.build / "kb.sqlite"
 
     @property
+    def parsed_records(self) -> Path:
+        """The parsed YAML of the record files, by their content (`kb.parse_cache`)."""
+        return self.build / "cache" / "parsed-records.json"
+
+    @property
     def search_base(self) -> Path:
         """Token vectors distilled from the sentence-transformer (depends on the model only)."""
         return self.build / "search" / "base"

@@ -13,8 +13,10 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from kb import identifier, triage, yamlfile
+from kb.artefacts import Artefacts
 from kb.errors import ValidationFailed
 from kb.knowledge_base import KnowledgeBase
+from kb.parse_cache import ParseCache
 from kb.problem import Problem, format_field
 from kb.project import Project
 from kb.records import FieldError, Record, normalised_title, record_model, validate
@@ -36,10 +38,12 @@ def load(
     problems: list[Problem] = []
     paths = record_paths(project, only or (), problems)
     loaded: list[tuple[Path, Record]] = []
-    for path, record, found in _read_all(project, taxonomy, paths, workers):
+    cache = ParseCache(Artefacts(project).parsed_records)
+    for path, record, found in _read_all(project, taxonomy, paths, workers, cache):
         problems.extend(found)
         if record is not None:
             loaded.append((path, record))
+    cache.save()
     # A reference to a file that exists but failed validation is not reported again as unresolved.
     stems = {path.stem for path in paths}
     records, files, titles = _cross_check(project, loaded, problems, stems)
@@ -57,21 +61,30 @@ def load(
 
 
 def _read_all(
-    project: Project, taxonomy: Taxonomy, paths: list[Path], workers: int | None
+    project: Project, taxonomy: Taxonomy, paths: list[Path], workers: int | None, cache: ParseCache
 ) -> Iterator[tuple[Path, Record | None, list[Problem]]]:
+    """Every file read and validated, in order. Files the cache has never seen are parsed by worker
+    processes when there are many of them (a first build); the others are validated here, parsed again
+    only if their bytes changed."""
     count = workers if workers is not None else (os.cpu_count() or 1)
-    if count <= 1 or len(paths) < PARALLEL_FROM:
+    unseen = [path for path in paths if not cache.knows(project.shown(path))]
+    if count <= 1 or len(unseen) < PARALLEL_FROM:
         for path in paths:
-            _, record, found = read_record(path, taxonomy, project.shown(path))
+            _, record, found = read_record(path, taxonomy, project.shown(path), cache)
             yield path, record, found
         return
     record_model(taxonomy)  # workers send records of this generated class back: it must exist here to unpickle them
-    size = -(-len(paths) // count)
-    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]  # contiguous, so order is kept
+    size = -(-len(unseen) // count)
+    chunks = [unseen[i : i + size] for i in range(0, len(unseen), size)]
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    done: dict[Path, tuple[Record | None, list[Problem]]] = {}
     with ProcessPoolExecutor(count, mp_context=context, initializer=_init_worker, initargs=(project,)) as pool:
-        for results in pool.map(_read_chunk, chunks):
-            yield from results
+        for results, parsed in pool.map(_read_chunk, chunks):
+            cache.merge(parsed)
+            done.update((path, (record, found)) for path, record, found in results)
+    for path in paths:
+        record, found = done.get(path) or read_record(path, taxonomy, project.shown(path), cache)[1:]
+        yield path, record, found
 
 
 _worker: tuple[Project, Taxonomy] | None = None
@@ -82,14 +95,16 @@ def _init_worker(project: Project) -> None:
     _worker = (project, load_taxonomy(project.taxonomy_dir, display_root=project.root))
 
 
-def _read_chunk(paths: list[Path]) -> list[tuple[Path, Record | None, list[Problem]]]:
+def _read_chunk(paths: list[Path]) -> tuple[list[tuple[Path, Record | None, list[Problem]]], ParseCache]:
+    """Records and problems of these files, and what was parsed, for the parent's cache."""
     assert _worker is not None
     project, taxonomy = _worker
+    parsed = ParseCache(None)
     out = []
     for path in paths:
-        _, record, found = read_record(path, taxonomy, project.shown(path))
+        _, record, found = read_record(path, taxonomy, project.shown(path), parsed)
         out.append((path, record, found))
-    return out
+    return out, parsed
 
 
 def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem]) -> list[Path]:
@@ -127,31 +142,37 @@ def record_paths(project: Project, extra: Iterable[Path], problems: list[Problem
 
 
 def read_record(
-    path: Path, taxonomy: Taxonomy, shown: str
+    path: Path, taxonomy: Taxonomy, shown: str, cache: ParseCache | None = None
 ) -> tuple[yamlfile.Document | None, Record | None, list[Problem]]:
-    """Parse and validate one file on its own. Used by the loader and by tools that check a single draft."""
-    problems: list[Problem] = []
+    """Parse and validate one file on its own. Used by the loader and by tools that check a single draft.
+
+    With a cache, a file parsed before from the same bytes is not parsed again, and then no document is
+    returned (its line numbers are only worked out, by parsing, when there is a problem to place)."""
     try:
-        doc = yamlfile.load(path)
+        raw = yamlfile.read_bytes(path)
+        data = cache.get(shown, raw) if cache is not None else None
+        doc = None if data is not None else yamlfile.parse(yamlfile.decode(raw))
     except yamlfile.DocumentError as exc:
         return None, None, [Problem(shown, exc.line, exc.field, exc.message)]
-    if not isinstance(doc.data, dict):
-        kind = "a list" if isinstance(doc.data, list) else f"a single {type(doc.data).__name__} value"
-        return doc, None, [Problem(shown, 1, None, f"the top level must be a mapping of fields, found {kind}")]
+    if doc is not None:
+        if not isinstance(doc.data, dict):
+            kind = "a list" if isinstance(doc.data, list) else f"a single {type(doc.data).__name__} value"
+            return doc, None, [Problem(shown, 1, None, f"the top level must be a mapping of fields, found {kind}")]
+        data = doc.data
+        if cache is not None:
+            cache.put(shown, raw, data)
+    assert data is not None
     try:
-        record = validate(doc.data, taxonomy)
+        record = validate(data, taxonomy)
     except ValidationError as exc:
-        problems.extend(_problems_from(exc, doc, shown, tuple(record_model(taxonomy).model_fields)))
-        return doc, None, problems
+        doc = doc or yamlfile.parse(yamlfile.decode(raw))
+        return doc, None, _problems_from(exc, doc, shown, tuple(record_model(taxonomy).model_fields))
     expected = identifier.file_stem(record.id)
     if path.stem != expected:
-        problems.append(
-            Problem(
-                shown, doc.line_of(("id",)), "id", f"file name must be '{expected}.yaml' to match the id '{record.id}'"
-            )
-        )
-        return doc, None, problems
-    return doc, record, problems
+        doc = doc or yamlfile.parse(yamlfile.decode(raw))
+        message = f"file name must be '{expected}.yaml' to match the id '{record.id}'"
+        return doc, None, [Problem(shown, doc.line_of(("id",)), "id", message)]
+    return doc, record, []
 
 
 def _problems_from(exc: ValidationError, doc: yamlfile.Document, shown: str, fields: tuple[str, ...]) -> list[Problem]:

@@ -125,7 +125,11 @@ def _kind(mode: int) -> str:
 
 
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
-    raw = read_bytes(path, max_bytes)
+    return decode(read_bytes(path, max_bytes))
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 text without a byte-order mark; a bad byte is reported on its line."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
