@@ -69,6 +69,11 @@ class Artefacts:
         return self.build / "search" / "embeddings"
 
     @property
+    def search_tokens(self) -> Path:
+        """Token ids of texts under the static model's tokenizer, addressed by the texts' hashes."""
+        return self.build / "search" / "tokens"
+
+    @property
     def search_index(self) -> Path:
         """The documents, their vectors and the weighted static model of the current records."""
         return self.build / "search" / "index"

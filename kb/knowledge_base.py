@@ -31,9 +31,18 @@ class KnowledgeBase:
         return self.records.get(paper_id)
 
     def in_area(self, area_id: str) -> list[Record]:
-        """Records labelled with the area or any area below it."""
-        wanted = set(self.taxonomy.descendants(area_id))
-        return [r for r in self if wanted.intersection(r.taxonomy)]
+        """Records labelled with the area or any area below it, in the knowledge base's order."""
+        return [self.records[paper_id] for paper_id in self._by_area.get(area_id, ())]
+
+    @cached_property
+    def _by_area(self) -> dict[str, dict[str, None]]:
+        """Each area's record ids, made in one pass (the site asks for every area: 22 scans of 5,000 records)."""
+        out: dict[str, dict[str, None]] = {}
+        for record in self:
+            for label in record.taxonomy:
+                for area in (label, *self.taxonomy.ancestors(label)):
+                    out.setdefault(area, {})[record.id] = None
+        return out
 
     def built_on_by(self, paper_id: str) -> list[Record]:
         return [r for r in self if any(edge.id == paper_id for edge in r.builds_on)]

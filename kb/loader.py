@@ -28,17 +28,24 @@ PARALLEL_FROM = 2000
 
 
 def load(
-    project: Project, only: Sequence[Path] | None = None, workers: int | None = None, *, with_triage: bool = False
+    project: Project,
+    only: Sequence[Path] | None = None,
+    workers: int | None = None,
+    *,
+    with_triage: bool = False,
+    parse_cache: bool = False,
 ) -> KnowledgeBase:
     """Load and check everything. With `only`, report just the problems of those files (and of the
     taxonomy), still checking their citations against the whole knowledge base. `with_triage` also reads
     and checks the triage file (curation/excluded.yaml, thousands of entries): `kb validate` and discovery
-    want it, the commands that only build from the records do not pay for it."""
+    want it, the commands that only build from the records do not pay for it. `parse_cache` keeps the
+    files' parsed YAML in build/ for the next load (`kb.parse_cache`): for the site build, which writes
+    build/ anyway; a command that only reads (or checks a checkout) writes nothing there."""
     taxonomy = load_taxonomy(project.taxonomy_dir, display_root=project.root)
     problems: list[Problem] = []
     paths = record_paths(project, only or (), problems)
     loaded: list[tuple[Path, Record]] = []
-    cache = ParseCache(Artefacts(project).parsed_records)
+    cache = ParseCache(Artefacts(project).parsed_records if parse_cache else None)
     for path, record, found in _read_all(project, taxonomy, paths, workers, cache):
         problems.extend(found)
         if record is not None:

@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     import numpy as np
     from tokenizers import Tokenizer
 
+    from kb.search.token_cache import TokenCache
+
 MAX_TOKENS = 512
 IDF_FLOOR = 0.1
 FORMAT = 4
@@ -118,11 +120,13 @@ def distil() -> np.ndarray:
     return out
 
 
-def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[dict[str, bytes | artefacts.Writer], np.ndarray]:
+def weigh(
+    base: np.ndarray, documents: Sequence[str], cache: TokenCache | None = None
+) -> tuple[dict[str, bytes | artefacts.Writer], np.ndarray]:
     """The files of the model for these documents (base rows times the tokens' smoothed IDF over them), and
     the documents' vectors under it (what its `StaticEncoder.encode(documents)` returns, without tokenising
     them a second time: the pruned vocabulary keeps every token the documents use, so they split into the
-    same tokens)."""
+    same tokens). With a cache, only the documents it has not seen are tokenised."""
     import numpy as np
     from safetensors.numpy import save_file
     from tokenizers import Tokenizer
@@ -134,10 +138,14 @@ def weigh(base: np.ndarray, documents: Sequence[str]) -> tuple[dict[str, bytes |
     full = Tokenizer.from_str(json.dumps(tokenizer_data, ensure_ascii=False))
     frequency = np.zeros(len(base), dtype=np.float64)
     unknown = full.token_to_id("[UNK]")
-    tokens: list[list[int]] = []
-    for encoding in _encodings(full, documents):
-        frequency[np.unique(np.asarray(encoding.ids[:MAX_TOKENS], dtype=np.int64))] += 1
-        tokens.append([i for i in encoding.ids if i != unknown][:MAX_TOKENS])
+    if cache is not None:
+        rows = cache.token_ids(full, documents)
+    else:
+        rows = [np.asarray(encoding.ids, dtype=np.int32) for encoding in _encodings(full, documents)]
+    tokens: list[np.ndarray] = []
+    for ids in rows:
+        frequency[np.unique(ids[:MAX_TOKENS])] += 1
+        tokens.append(ids[ids != unknown][:MAX_TOKENS])
     weights = np.log((len(documents) + 1) / (frequency + 1)) + IDF_FLOOR
     kept = _kept_tokens(tokenizer_data["model"]["vocab"], frequency)
     _prune(tokenizer_data, kept)

@@ -85,13 +85,15 @@ def build_index(inputs: Inputs, progress: bool = False) -> SearchIndex:
     """Weigh the static model for the documents, encode them with it (numpy) and with the transformer
     (torch, only for texts the embedding cache does not hold), and write the artefact."""
     from kb.search.static import base_vectors, source_hash, weigh
+    from kb.search.token_cache import TokenCache
     from kb.search.transformer import EmbeddingCache
 
     kb = inputs.kb
     folder = inputs.artefacts.search_index
     documents = [Document.of(r, kb.taxonomy) for r in sorted(kb, key=lambda r: r.id)]
     texts = [d.text for d in documents]
-    files, vectors = weigh(base_vectors(inputs.artefacts.search_base), texts)
+    tokens = TokenCache(inputs.artefacts.search_tokens, source_hash())
+    files, vectors = weigh(base_vectors(inputs.artefacts.search_base), texts, tokens)
     static = VectorIndex.build(vectors)
     dense = VectorIndex.build(EmbeddingCache(inputs.artefacts.embeddings).embed(texts, progress=progress))
     from kb.search.lexical import Lexical

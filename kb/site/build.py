@@ -64,7 +64,7 @@ def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildRe
         clean_leftovers(project)
         from kb.loader import load
 
-        kb = load(project)
+        kb = load(project, parse_cache=True)
         target = site_dir(project)
         staging = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
         with _background(project, kb) as background:
@@ -73,11 +73,13 @@ def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildRe
             try:
                 config = _config(project, kb, site_dir=staging, strict=strict)
                 previous = _read_published(project, target.resolve()) if _published(target) else None
-                with reusing(previous, generated.keys) as reuse:
+                with reusing(previous, generated.keys, _read_spare(project)) as reuse:
                     _mkdocs_build(config)
                 background.wait(DATABASE)
                 publish(staging, target)
                 _write_published(project, Published(staging, generated.keys, reuse.shells or {}))
+                if previous is not None:
+                    _keep_spare(project, previous)
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
                     raise WriteFailed(project.shown(target), exc) from exc
@@ -118,6 +120,37 @@ def _write_published(project: Project, published: Published) -> None:
     atomic.write_bytes(_published_path(project), json.dumps(data, separators=(",", ":")).encode())
 
 
+# The site published before the current one is kept here, with what it was made from, for the next build to
+# take its page folders over (`kb.site.shell.reusing`). Its name does not start with "site.": clean_leftovers
+# leaves it alone.
+SPARE = "site-spare"
+SPARE_RECORD = ".kb-spare.json"
+
+
+def _read_spare(project: Project) -> Published | None:
+    folder = project.build_dir / SPARE
+    try:
+        data = json.loads((folder / SPARE_RECORD).read_text(encoding="utf-8"))
+        shells = {int(levels): str(digest) for levels, digest in data["shells"].items()}
+        return Published(folder, {str(k): str(v) for k, v in data["keys"].items()}, shells)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _keep_spare(project: Project, retired: Published) -> None:
+    """Make the site just replaced the spare, in place of the last one (what a build took from that one is
+    gone; the rest goes to the trash). The record is written into the folder before it is renamed, so a
+    spare always comes with the keys of its pages; a folder that cannot become the spare is left for
+    clean_leftovers, as every old site was before."""
+    spare = project.build_dir / SPARE
+    if os.path.lexists(spare):
+        _discard(project.build_dir, spare)
+    data = {"keys": retired.keys, "shells": retired.shells}
+    with suppress(OSError, WriteFailed):
+        atomic.write_bytes(retired.site / SPARE_RECORD, json.dumps(data, separators=(",", ":")).encode())
+        os.replace(retired.site, spare)
+
+
 def _published(target: Path) -> str | None:
     """The folder name `build/site` points at, or None when it is not a link."""
     try:
@@ -156,9 +189,10 @@ def clean_leftovers(project: Project) -> None:
             elif name.startswith(f".{target.name}.") and name.endswith(".link") and entry.is_symlink():
                 with suppress(OSError):
                     os.unlink(entry.path)
-    # Temporary files of killed writers anywhere in build/ (the database, search artefacts), not in sites.
+    # Temporary files of killed writers anywhere in build/ (the database, search artefacts), not in sites (a
+    # walk through the 10,000 page folders of one took half a second).
     for folder, dirs, _ in os.walk(build_dir):
-        dirs[:] = [d for d in dirs if not d.startswith(target.name + ".") and d != TRASH]
+        dirs[:] = [d for d in dirs if not d.startswith(target.name + ".") and d not in (TRASH, SPARE)]
         atomic.clean_leftovers(Path(folder))
     _empty_trash(build_dir)
 
@@ -235,7 +269,7 @@ def _prepare(project: Project) -> KnowledgeBase:
     from kb import db
     from kb.loader import load
 
-    kb = load(project)
+    kb = load(project, parse_cache=True)
     db.ensure_built(project, kb)
     return kb
 

@@ -9,7 +9,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
 
@@ -54,6 +54,14 @@ def _unique_slugs(names: list[str]) -> dict[str, str]:
     return out
 
 
+class Fragments(Protocol):
+    """Where fragments of HTML made from one record are kept: (kind, paper id, climb to the root) -> HTML."""
+
+    def get(self, key: tuple[str, str, str], /) -> str | None: ...
+
+    def __setitem__(self, key: tuple[str, str, str], html: str, /) -> None: ...
+
+
 @dataclass
 class SiteContext:
     kb: KnowledgeBase
@@ -82,9 +90,9 @@ class SiteContext:
         return insert_marker()
 
     @cached_property
-    def rows(self) -> dict[tuple[str, ...], str]:
+    def rows(self) -> Fragments:
         """Rendered fragments (table rows, links) by (kind, paper id, climb to the root): pages at one depth share
-        them."""
+        them. A build keeps them between builds (`kb.site.page_cache.RowCache`)."""
         return {}
 
     def methods_of(self, paper_id: str) -> list[str]:

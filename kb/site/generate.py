@@ -33,7 +33,7 @@ from kb.site import (
 )
 from kb.site.address import doc_url
 from kb.site.context import SiteContext, area_doc, method_doc, paper_doc
-from kb.site.page_cache import PageCache, PageKeys
+from kb.site.page_cache import PageCache, PageKeys, RowCache
 
 DOCS_DIR = ".site-src"
 # Pages other engineers write; a placeholder stands in until they exist, so the nav always resolves.
@@ -112,6 +112,8 @@ def generate(
     # search index come first: `before_index` may be waiting for texts embedded meanwhile (kb.site.build).
     cache = PageCache(docs / shell.PAGES)
     keys = PageKeys(ctx)
+    rows = RowCache(docs / shell.PAGES, keys)
+    ctx.rows = rows
     for listing in tag_pages.listings(ctx):
         key = keys.listing(listing.doc, listing.kind, listing.name, listing.records)
         if not (cache.fresh(listing.doc, key) and pages.keep(listing.doc)):
@@ -166,6 +168,7 @@ def generate(
     out.pages = sum(1 for name in files if name.endswith(".md") and not name.startswith(shell.SHELLS)) + pages.count
     out.written = _sync(docs, files, keep=pages.wanted) + pages.written
     cache.save()
+    rows.save()
     out.keys = cache.keys
     lap("write")
     return out

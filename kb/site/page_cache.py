@@ -30,6 +30,7 @@ from kb.records import Record
 from kb.site.context import SiteContext
 
 KEYS = "keys.json"
+ROWS = "rows.json"
 FORMAT = 1
 _PACKAGE = Path(__file__).resolve().parents[1]  # kb/
 
@@ -60,7 +61,8 @@ class PageKeys:
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode()).hexdigest()
 
     @cached_property
-    def _appearances(self) -> dict[str, str]:
+    def appearances(self) -> dict[str, str]:
+        """Each record's appearance, by id: its content and the addresses of its author and venue pages."""
         return {r.id: self._appearance(r) for r in self.ctx.kb}
 
     def _appearance(self, record: Record) -> str:
@@ -73,9 +75,11 @@ class PageKeys:
         return hashlib.sha256((content + "\0" + "\0".join(addresses)).encode()).hexdigest()
 
     def _key(self, doc: str, extra: object, shown: Iterable[str]) -> str:
-        appearances = self._appearances
-        data = [self.shared, doc, extra, [(i, appearances.get(i, "")) for i in shown]]
-        return hashlib.sha256(json.dumps(data, default=repr).encode()).hexdigest()
+        appearances = self.appearances
+        head = f"{self.shared}\0{doc}\0{json.dumps(extra, default=repr)}\0"
+        # Joined, not JSON-encoded: ids and hex digests hold no NUL, and a tag page lists up to every record.
+        body = "\0".join(f"{i}\0{appearances.get(i, '')}" for i in shown)
+        return hashlib.sha256((head + body).encode()).hexdigest()
 
     def paper(self, doc: str, record: Record) -> str:
         ctx = self.ctx
@@ -89,6 +93,62 @@ class PageKeys:
     def listing(self, doc: str, kind: str, name: str, records: Iterable[Record]) -> str:
         """A tag, venue or author page: the records it lists, in the order they come in."""
         return self._key(doc, [kind, name], [r.id for r in records])
+
+
+class RowCache:
+    """Fragments of HTML made from one record (a table row, a list item, a link), by (kind, record id, climb
+    to the site root), kept between builds in `.site-src/.pages/rows.json`. A fragment is used again while
+    the code, settings and taxonomy (the shared key) and the record's appearance are what they were: a tag
+    page listing every paper is made again when one paper changes, and its other 4,999 rows are not.
+
+    A fragment is kept once for every depth: its links to site pages all start with the climb to the root
+    (`SiteContext.href`), which is stored as a mark and put back for the page asking. Each entry carries the
+    appearance it was made from, so the file needs no removal at the start of a build: an entry is right
+    for its appearance whenever it was written."""
+
+    MARK = 'href="\0'
+
+    def __init__(self, folder: Path, keys: PageKeys) -> None:
+        self.path = folder / ROWS
+        self.keys = keys
+        self._entries: dict[str, list[str]] = {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("shared") == keys.shared and isinstance(data.get("rows"), dict):
+                self._entries = data["rows"]
+        except (OSError, ValueError):
+            pass
+        self._changed = False
+
+    def get(self, key: tuple[str, str, str]) -> str | None:
+        _, paper_id, climb = key
+        entry = self._entries.get(self._name(key))
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == self.keys.appearances.get(paper_id):
+            return entry[1].replace(self.MARK, f'href="{climb}') if climb else entry[1]
+        return None
+
+    def __setitem__(self, key: tuple[str, str, str], html: str) -> None:
+        climb = key[2]
+        stored = html.replace(f'href="{climb}', self.MARK) if climb else html
+        self._entries[self._name(key)] = [self.keys.appearances[key[1]], stored]
+        self._changed = True
+
+    @staticmethod
+    def _name(key: tuple[str, str, str]) -> str:
+        """A page at the site root has no climb to mark (every href would match): its fragments are its own."""
+        kind, paper_id, climb = key
+        return f"{kind}\0{paper_id}" if climb else f"{kind}\0{paper_id}\0root"
+
+    def save(self) -> None:
+        """Write the entries still right for their records (a removed or changed record's go)."""
+        if not self._changed:
+            return
+        appearances = self.keys.appearances
+        rows = {
+            name: entry for name, entry in self._entries.items() if entry[0] == appearances.get(name.split("\0")[1])
+        }
+        data = {"shared": self.keys.shared, "rows": rows}
+        atomic.write_bytes(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 class PageCache:

@@ -35,7 +35,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,18 +118,31 @@ class _Reuse:
     previous: Published | None = None
     keys: dict[str, str] | None = None  # this build's keys, by doc
     shells: dict[int, str] | None = None  # this build's shell digests, set by the hook
+    spare: Published | None = None  # the site published before `previous`: its page folders are taken over
 
 
 _reuse: list[_Reuse] = []  # set by `reusing` for the mkdocs build inside it
 
 
 @contextmanager
-def reusing(previous: Published | None, keys: dict[str, str] | None = None) -> Iterator[_Reuse]:
+def reusing(
+    previous: Published | None, keys: dict[str, str] | None = None, spare: Published | None = None
+) -> Iterator[_Reuse]:
     """While the mkdocs build inside runs, pages of the published site are reused instead of written: a page
     made from the same key and shell is linked from it without being read or filled again, and any other page
     that comes out byte for byte the same is linked too. The value yielded holds this build's shell digests
-    once the build is done."""
-    state = _Reuse(previous if previous is not None and previous.site.is_dir() else None, keys)
+    once the build is done.
+
+    With a `spare` (the site published before that one, which nobody reads), each record page's folder is
+    moved over from it rather than made: a new folder costs ~0.13 ms on this machine's ext4 and a move 0.03,
+    which is a second and a half for 10,000 pages. A page whose spare copy was made from the same key into
+    the same shell is kept as it is; any other is replaced by a new file, never written into, because
+    the spare's files may be the published site's too (linked)."""
+    state = _Reuse(
+        previous if previous is not None and previous.site.is_dir() else None,
+        keys,
+        spare=spare if spare is not None and spare.site.is_dir() else None,
+    )
     _reuse[:] = [state]
     try:
         yield state
@@ -147,16 +160,24 @@ def on_post_build(config: Any) -> None:
     digests = {levels: hashlib.sha256(repr(shell).encode()).hexdigest() for levels, shell in shells.items()}
     state = _reuse[0] if _reuse else _Reuse()
     state.shells = digests
-    previous = state.previous
+    previous, spare = state.previous, state.spare
     same = _unchanged(previous, state.keys or {}, digests)
+    kept = _unchanged(spare, state.keys or {}, digests)
+    parents: set[str] = set()
     written: list[str] = []
     for name in _page_files(docs / PAGES):
         doc = name.removesuffix(".page") + ".md"
         address = doc_url(doc)
         # Strings, not Paths, in this loop: it runs once per record page.
-        os.makedirs(f"{site}/{address}", exist_ok=True)
         out = f"{site}/{address}index.html"
         written.append(address)
+        if spare is not None and _take_over(f"{spare.site}/{address}", f"{site}/{address}", parents):
+            if doc in kept:
+                continue
+            with suppress(FileNotFoundError):
+                os.unlink(out)
+        else:
+            os.makedirs(f"{site}/{address}", exist_ok=True)
         if doc in same and previous is not None and _link(f"{previous.site}/{address}index.html", out):
             continue
         page = Page.from_bytes((docs / PAGES / name).read_text(encoding="utf-8"))
@@ -177,6 +198,20 @@ def _page_files(folder: Path) -> list[str]:
         prefix = "" if relative == "." else relative + "/"
         out += [prefix + name for name in names if name.endswith(".page")]
     return sorted(out, key=lambda name: name.split("/"))  # folder by folder, as the sitemap always listed them
+
+
+def _take_over(folder: str, to: str, parents: set[str]) -> bool:
+    """Move a page's folder from the spare site into this one; False when it cannot be (the spare has no such
+    page, or this site already has the folder)."""
+    parent = to.rstrip("/").rpartition("/")[0]
+    if parent not in parents:
+        os.makedirs(parent, exist_ok=True)
+        parents.add(parent)
+    try:
+        os.rename(folder.rstrip("/"), to.rstrip("/"))
+        return True
+    except OSError:
+        return False
 
 
 def _unchanged(previous: Published | None, keys: dict[str, str], shells: dict[int, str]) -> set[str]:

@@ -143,3 +143,29 @@ def test_the_indexed_static_vectors_are_what_the_written_model_encodes(search_ro
     index = build_index(Inputs(Project(search_root)))
     texts = [d.text for d in index.documents]
     assert np.array_equal(index.static.vectors(), index.encoder.encode(texts))
+
+
+def test_cached_token_ids_weigh_the_model_exactly_as_tokenising_again(search_root: Path, tmp_path: Path) -> None:
+    """`kb.search.token_cache`: a rebuild tokenises only new or changed texts, and the weighed model and the
+    documents' vectors are bit for bit what tokenising every text gives; a cache of another model is not read."""
+    import numpy as np
+
+    from kb.artefacts import Artefacts
+    from kb.search.static import base_vectors, source_hash, weigh
+    from kb.search.token_cache import TokenCache
+
+    project = Project(search_root)
+    kb = load(project)
+    texts = [document_text(r, kb.taxonomy) for r in kb]
+    base = base_vectors(Artefacts(project).search_base)
+    folder = tmp_path / "tokens"
+    weigh(base, texts, TokenCache(folder, source_hash()))
+    texts[0] += " One more sentence about zebrafish."
+    cache = TokenCache(folder, source_hash())
+    assert len(cache.ids) == len(texts)
+    files, vectors = weigh(base, texts, cache)
+    plain_files, plain = weigh(base, texts)
+    assert np.array_equal(vectors, plain)
+    assert files["tokenizer.json"] == plain_files["tokenizer.json"]
+    assert len(TokenCache(folder, source_hash()).ids) == len(texts), "the edited text's old tokens are gone"
+    assert TokenCache(folder, "another model").ids == {}

@@ -228,18 +228,27 @@ def test_a_rebuild_after_edits_is_byte_for_byte_a_build_from_scratch(first_build
     originals = {name: (papers / name).read_text(encoding="utf-8") for name in edits}
     build = root / "build"
     try:
+        # Two builds: the site published before the current one is the spare, whose page folders the next takes over.
+        (papers / "2311.16922.yaml").touch()
+        assert _build(root).wait(timeout=1200) == 0
+        spare = build / "site-spare"
+        assert (spare / ".kb-spare.json").is_file()
+        folders = {p.relative_to(spare).as_posix(): p.stat().st_ino for p in (spare / "papers").iterdir()}
         for name, (old, new) in edits.items():
             assert old in originals[name]
             (papers / name).write_text(originals[name].replace(old, new, 1), encoding="utf-8")
         run = _build(root)
         out, err = run.communicate(timeout=1200)
         assert run.returncode == 0, err + out
+        site = (build / "site").resolve()
+        assert {name: (site / name).stat().st_ino for name in folders} == folders, "page folders were moved, not made"
         kept = [doc for doc in json.loads((build / ".site-published.json").read_text())["keys"]]
         incremental = _site_bytes(root)
         assert "Evaluating Object Hallucinations in Large" in incremental["papers/toy-attention-probe/index.html"].decode()
         assert "Kaichen Huang" in incremental["authors/ada-example/index.html"].decode()
 
         shutil.rmtree(root / ".site-src")
+        shutil.rmtree(build / "site-spare")
         (build / ".site-published.json").unlink()
         published = (build / "site").resolve()
         (build / "site").unlink()
