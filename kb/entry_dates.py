@@ -22,12 +22,13 @@ def entry_dates(kb: KnowledgeBase, root: Path) -> dict[str, dt.date]:
     """Record id -> the date it entered; records whose date is unknown are absent."""
     out = {r.id: r.added for r in kb if r.added is not None}
     missing = [r.id for r in kb if r.added is None and r.id in kb.files]
-    if missing:
-        added = added_by_git(root)
+    added = added_by_git(root) if missing else {}
+    if added:
+        top = root.resolve()
         for paper_id in missing:
             path = kb.files[paper_id]
             try:
-                key = path.resolve().relative_to(root.resolve()).as_posix()
+                key = path.resolve().relative_to(top).as_posix()
             except ValueError:
                 continue
             if key in added:

