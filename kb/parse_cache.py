@@ -50,7 +50,7 @@ class ParseCache:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if isinstance(data, dict) and data.get("parser") == _parser() and isinstance(data.get("files"), dict):
                     self._old = data["files"]
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 pass
         self._new: dict[str, list[Any]] = {}  # the files read this time
         self._changed = False

@@ -166,7 +166,7 @@ def generate(
     for doc, heavy in ctx.inserts.items():
         pages.put_file(shell.insert_file(doc), heavy.encode())
     out.pages = sum(1 for name in files if name.endswith(".md") and not name.startswith(shell.SHELLS)) + pages.count
-    out.written = _sync(docs, files, keep=pages.wanted) + pages.written
+    out.written = _sync(docs, files, keep=pages.wanted | {rows.name}) + pages.written
     cache.save()
     rows.save()
     out.keys = cache.keys

@@ -110,13 +110,14 @@ class RowCache:
 
     def __init__(self, folder: Path, keys: PageKeys) -> None:
         self.path = folder / ROWS
+        self.name = f"{folder.name}/{ROWS}"  # in the site source, whose sync must keep it (`generate._sync`)
         self.keys = keys
         self._entries: dict[str, list[str]] = {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and data.get("shared") == keys.shared and isinstance(data.get("rows"), dict):
                 self._entries = data["rows"]
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             pass
         self._changed = False
 
@@ -161,7 +162,7 @@ class PageCache:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
                 self._old = data
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             pass
         # Gone until this build has written every page (see the module's docstring).
         self.path.unlink(missing_ok=True)

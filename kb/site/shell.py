@@ -22,7 +22,8 @@ A rebuild reuses what did not change. `generate` makes only the record pages who
 from (`reusing`), and a page whose key and shell are unchanged is hard-linked from it without being read or
 filled. Any other filled page that is byte for byte the published one is linked too. On this machine's ext4,
 creating 10,000 20 KiB files takes ~9 s and linking them ~1.4 s. The published site is never written to (a
-build writes a new folder), so sharing its files is safe.
+build writes a new folder), so sharing its files is safe. The folders themselves are moved over from the site
+published before that one (`build/site-spare/`, which `kb site build` keeps), not made again.
 """
 
 from __future__ import annotations

@@ -29,3 +29,13 @@ def test_mypy_finds_nothing_in_kb() -> None:
     pytest.importorskip("mypy")
     checked = run(sys.executable, "-m", "mypy")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(), reason="not a git checkout")
+def test_nothing_derived_is_committed() -> None:
+    """Caches under build/ and .site-src/ (parsed records, vectors, token ids, rows, page keys) are trusted as
+    this machine's own work: one committed by a pull request (a forced `git add`) would be read instead of the
+    records it claims to stand for."""
+    tracked = run("git", "ls-files", "--", "build", ".site-src", "tests/data/toykb/build")
+    assert tracked.returncode == 0, tracked.stderr
+    assert tracked.stdout == ""

@@ -5,6 +5,7 @@ and after each edit, with the nearest papers set by hand so that not every paper
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,18 +17,32 @@ from kb.project import Project
 from kb.records import Lineage
 from kb.site import paper_page, tag_pages
 from kb.site.context import SiteContext, paper_doc
-from kb.site.page_cache import PageCache, PageKeys
+from kb.site.page_cache import PageCache, PageKeys, RowCache
 from kb.site.settings import Settings
 from tests.conftest import TOY
 
 RELATED = {"2305.10355": [("2311.16922", 0.9)], "2311.16922": [("2305.10355", 0.9)]}
 
 
-def _pages(kb: KnowledgeBase, related: dict[str, list[tuple[str, float]]]) -> dict[str, tuple[str, str]]:
-    """Every record page of `kb`: doc -> (key, rendered page)."""
+def _pages(
+    kb: KnowledgeBase, related: dict[str, list[tuple[str, float]]], rows: Path | None = None
+) -> dict[str, tuple[str, str]]:
+    """Every record page of `kb`: doc -> (key, rendered page). With `rows`, fragments are kept in a RowCache
+    there (read before, saved after)."""
     ctx = SiteContext(kb=kb, graph=kb_graph.build(kb), settings=Settings(repo_url="https://example.org/r"))
     ctx.related = related
     keys = PageKeys(ctx)
+    kept = RowCache(rows, keys) if rows is not None else None
+    if kept is not None:
+        ctx.rows = kept
+    out = _render(ctx, keys)
+    if kept is not None:
+        kept.save()
+    return out
+
+
+def _render(ctx: SiteContext, keys: PageKeys) -> dict[str, tuple[str, str]]:
+    kb = ctx.kb
     out = {}
     for record in kb:
         doc = paper_doc(record.id)
@@ -103,3 +118,15 @@ def test_keys_are_forgotten_while_a_build_runs(tmp_path: Any) -> None:
     assert not (tmp_path / "keys.json").exists()  # gone until this build has written its pages
     assert again.fresh("papers/a.md", "k1") and not again.fresh("papers/b.md", "k2")
     assert not PageCache(tmp_path).fresh("papers/a.md", "k1")  # the second build was never saved
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_kept_rows_make_the_pages_a_fresh_render_makes(toy: KnowledgeBase, edit: str, tmp_path: Path) -> None:
+    """Table rows, list items and links kept between builds (RowCache) are used only while the record they
+    show looks the same: after each edit, pages made with the kept rows are those made from nothing."""
+    _pages(toy, RELATED, rows=tmp_path)
+    assert (tmp_path / "rows.json").is_file()
+    kb, related = EDITS[edit](toy)
+    kept = _pages(kb, related, rows=tmp_path)
+    fresh = _pages(kb, related)
+    assert [doc for doc in fresh if kept[doc] != fresh[doc]] == []
