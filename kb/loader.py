@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from kb import identifier, triage, yamlfile
-from kb.artefacts import Artefacts
 from kb.errors import ValidationFailed
 from kb.knowledge_base import KnowledgeBase
 from kb.parse_cache import ParseCache
@@ -33,19 +32,20 @@ def load(
     workers: int | None = None,
     *,
     with_triage: bool = False,
-    parse_cache: bool = False,
+    parse_cache: Path | None = None,
 ) -> KnowledgeBase:
     """Load and check everything. With `only`, report just the problems of those files (and of the
     taxonomy), still checking their citations against the whole knowledge base. `with_triage` also reads
     and checks the triage file (curation/excluded.yaml, thousands of entries): `kb validate` and discovery
-    want it, the commands that only build from the records do not pay for it. `parse_cache` keeps the
-    files' parsed YAML in build/ for the next load (`kb.parse_cache`): for the site build, which writes
-    build/ anyway; a command that only reads (or checks a checkout) writes nothing there."""
+    want it, the commands that only build from the records do not pay for it. `parse_cache` is a file
+    that keeps the files' parsed YAML for the next load (`kb.parse_cache`): the site build passes
+    `Artefacts.parsed_records`, as it writes build/ anyway; a command that only reads (or checks a
+    checkout) writes nothing there."""
     taxonomy = load_taxonomy(project.taxonomy_dir, display_root=project.root)
     problems: list[Problem] = []
     paths = record_paths(project, only or (), problems)
     loaded: list[tuple[Path, Record]] = []
-    cache = ParseCache(Artefacts(project).parsed_records if parse_cache else None)
+    cache = ParseCache(parse_cache)
     for path, record, found in _read_all(project, taxonomy, paths, workers, cache):
         problems.extend(found)
         if record is not None:

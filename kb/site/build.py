@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import atomic, lock
+from kb.artefacts import Artefacts
 from kb.errors import KbError, WriteFailed
 from kb.knowledge_base import KnowledgeBase
 from kb.project import Project, source_stamp
@@ -64,7 +65,7 @@ def build(project: Project, *, xai: bool = True, strict: bool = True) -> BuildRe
         clean_leftovers(project)
         from kb.loader import load
 
-        kb = load(project, parse_cache=True)
+        kb = load(project, parse_cache=Artefacts(project).parsed_records)
         target = site_dir(project)
         staging = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
         with _background(project, kb) as background:
@@ -271,7 +272,7 @@ def _prepare(project: Project) -> KnowledgeBase:
     from kb import db
     from kb.loader import load
 
-    kb = load(project, parse_cache=True)
+    kb = load(project, parse_cache=Artefacts(project).parsed_records)
     db.ensure_built(project, kb)
     return kb
 
