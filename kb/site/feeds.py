@@ -176,4 +176,15 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
         f' href="{up}{safe.attr(f["href"])}">'
         for f in feeds
     )
-    return output[:at] + tags + output[at:]
+    return output[:at] + tags + UNLISTED + output[at:]
+
+
+# mkdocs-material takes every `link[rel=alternate]` for a page in another language and fetches the
+# sitemap.xml beside it on every page view: the site's own (450 KiB at 1,100 papers, 4,835 pages) for
+# feed.xml, a 404 for each feed under feeds/. Feed readers read the HTML as written; in the live page the
+# links become rel="alternate feed" before the theme looks (it matches the whole value), which keeps
+# the `alternate` token that tools reading the page's links look for.
+UNLISTED = (
+    "<script>document.querySelectorAll('link[rel=alternate][type=\"application/atom+xml\"]')"
+    '.forEach(function (link) { link.rel = "alternate feed"; });</script>'
+)

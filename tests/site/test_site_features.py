@@ -304,8 +304,12 @@ def _weigh(page, address: str) -> dict[str, int]:  # type: ignore[no-untyped-def
 def test_page_budgets(browser, site_url: str) -> None:
     context = browser.new_context()
     page = context.new_page()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     paper = _weigh(page, site_url + f"papers/{PAPER}/")
     assert sum(paper.values()) <= 450 * KIB, sorted(paper.items(), key=lambda kv: -kv[1])[:5]
+    # The theme fetched sitemap.xml beside every alternate link (the feeds): 450 KiB a view on the real site.
+    assert not [u for u in paper if "sitemap" in u] and failed == []
     assert not [u for u in paper if "/assets/kb/search/" in u or "search_index" in u], "no search model or keyword index with a page"
     page.close()
     page = context.new_page()
