@@ -241,7 +241,9 @@ def _put(out: str, data: bytes, address: str) -> None:
                 return
         except OSError:  # no such page yet: write it
             pass
-    with open(out, "wb") as file:
+    with suppress(FileNotFoundError):
+        os.unlink(out)  # a new file, never a write into one the published or the spare site may share
+    with open(out, "xb") as file:
         file.write(data)
 
 
