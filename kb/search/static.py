@@ -138,10 +138,11 @@ def weigh(
     full = Tokenizer.from_str(json.dumps(tokenizer_data, ensure_ascii=False))
     frequency = np.zeros(len(base), dtype=np.float64)
     unknown = full.token_to_id("[UNK]")
-    if cache is not None:
-        rows = cache.token_ids(full, documents)
-    else:
-        rows = [np.asarray(encoding.ids, dtype=np.int32) for encoding in _encodings(full, documents)]
+
+    def tokenize(texts: Sequence[str]) -> Iterator[np.ndarray]:
+        return (np.asarray(encoding.ids, dtype=np.int32) for encoding in _encodings(full, texts))
+
+    rows = cache.token_ids(documents, tokenize) if cache is not None else tokenize(documents)
     tokens: list[np.ndarray] = []
     for ids in rows:
         frequency[np.unique(ids[:MAX_TOKENS])] += 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,10 +23,8 @@ from kb.search.transformer import text_hash
 
 if TYPE_CHECKING:
     import numpy as np
-    from tokenizers import Tokenizer
 
 KIND = "token-ids"
-BATCH = 512  # texts tokenised at once: an Encoding keeps tokens, offsets and masks, ~50 KiB for a record's text
 
 
 class TokenCache:
@@ -53,18 +51,15 @@ class TokenCache:
         starts = [0, *ends[:-1].tolist()]
         self.ids = {h: ids[start:end] for h, start, end in zip(hashes, starts, ends.tolist(), strict=True)}
 
-    def token_ids(self, tokenizer: Tokenizer, texts: Sequence[str]) -> list[np.ndarray]:
-        """Each text's token ids (no special tokens added), tokenising only the texts not cached; the cache is
-        saved, holding just these texts, when it changed."""
-        import numpy as np
-
+    def token_ids(
+        self, texts: Sequence[str], tokenize: Callable[[Sequence[str]], Iterable[np.ndarray]]
+    ) -> list[np.ndarray]:
+        """Each text's token ids, calling `tokenize` (texts -> their ids, in order) only for the texts not
+        cached; the cache is saved, holding just these texts, when it changed."""
         hashes = [text_hash(t) for t in texts]
         missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in self.ids}
-        fresh = list(missing.items())
-        for start in range(0, len(fresh), BATCH):
-            batch = fresh[start : start + BATCH]
-            encodings = tokenizer.encode_batch([t for _, t in batch], add_special_tokens=False)
-            self.ids.update((h, np.asarray(e.ids, dtype=np.int32)) for (h, _), e in zip(batch, encodings, strict=True))
+        if missing:
+            self.ids.update(zip(missing, tokenize(list(missing.values())), strict=True))
         if missing or len(self.ids) != len(set(hashes)):
             self._save(hashes)
         return [self.ids[h] for h in hashes]
