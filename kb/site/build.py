@@ -104,14 +104,8 @@ def _published_path(project: Project) -> Path:
 def _read_published(project: Project, site: Path) -> Published:
     """What the published site `site` was made from (`kb.site.shell.Published`), or just its folder when the
     record kept beside it names another folder or cannot be read: then no page is trusted by its key."""
-    try:
-        data = json.loads(_published_path(project).read_text(encoding="utf-8"))
-        if data["site"] == site.name:
-            shells = {int(levels): str(digest) for levels, digest in data["shells"].items()}
-            return Published(site, {str(k): str(v) for k, v in data["keys"].items()}, shells)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
-    return Published(site, {}, {})
+    found = _read_record(_published_path(project), site)
+    return found[1] if found is not None and found[0] == site.name else Published(site, {}, {})
 
 
 def _write_published(project: Project, published: Published) -> None:
@@ -130,10 +124,17 @@ SPARE_RECORD = ".kb-spare.json"
 
 def _read_spare(project: Project) -> Published | None:
     folder = project.build_dir / SPARE
+    found = _read_record(folder / SPARE_RECORD, folder)  # it names the folder as it was called when published
+    return found[1] if found is not None else None
+
+
+def _read_record(path: Path, site: Path) -> tuple[str, Published] | None:
+    """A site record (`_write_published`): the folder name it holds, and its keys and shell digests as what
+    `site` was made from; None when it cannot be read."""
     try:
-        data = json.loads((folder / SPARE_RECORD).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
         shells = {int(levels): str(digest) for levels, digest in data["shells"].items()}
-        return Published(folder, {str(k): str(v) for k, v in data["keys"].items()}, shells)
+        return str(data["site"]), Published(site, {str(k): str(v) for k, v in data["keys"].items()}, shells)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
